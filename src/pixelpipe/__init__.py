@@ -1,0 +1,3 @@
+"""pixelpipe: fast image input pipelines for PyTorch."""
+
+__version__ = "0.1.0"

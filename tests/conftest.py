@@ -1,0 +1,40 @@
+"""Shared fixtures: small generated images, folders and archives (tests never download anything)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "photos"
+
+
+def make_image(seed: int, size: tuple[int, int] = (48, 40), mode: str = "RGB") -> Image.Image:
+    """A deterministic, textured test image (not flat, so augmentation ops change pixels)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)), ((xx + yy) * 7) % 256], -1)
+    noise = rng.integers(0, 64, size=(h, w, 3))
+    arr = np.clip(base + noise - 32, 0, 255).astype(np.uint8)
+    img = Image.fromarray(arr, "RGB")
+    return img if mode == "RGB" else img.convert(mode)
+
+
+def encode(img: Image.Image, fmt: str = "JPEG", **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def image_factory():
+    return make_image
+
+
+@pytest.fixture(scope="session")
+def photos_dir() -> Path | None:
+    return PHOTOS if PHOTOS.is_dir() else None
