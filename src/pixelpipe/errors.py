@@ -43,11 +43,15 @@ class SampleError(PixelpipeError, OSError):
 
     def __init__(self, message: str, *, index: int | None = None, filename: str | None = None) -> None:
         super().__init__(message)
+        self.message = message
         self.index = index
-        self.filename = filename
+        self.filename = filename  # OSError's own slot: __str__ below keeps the message ours
+
+    def __str__(self) -> str:
+        return self.message
 
     def __reduce__(self):  # keep attributes across DataLoader worker pickling
-        return (_rebuild_sample_error, (type(self), str(self), self.index, self.filename))
+        return (_rebuild_sample_error, (type(self), self.message, self.index, self.filename))
 
 
 class ImageDecodeError(SampleError):
