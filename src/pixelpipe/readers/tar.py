@@ -1,0 +1,376 @@
+"""A reader for images inside uncompressed tar archives (reference: timm ``ReaderImageInTar``, §1.6).
+
+Three layouts: one ``.tar`` of class folders (``imagenette.tar``); a folder of ``.tar`` files (the tar's
+name is the class when its members sit at the top level); tars holding tars (one level of nesting). Members
+are read in place with ``os.pread`` at the byte offset found by the scan: nothing is extracted to disk and
+nested tars need no temporary copy.
+
+Only regular files with an image extension are samples. Links (symbolic or hard), devices, FIFOs, sparse
+files and members whose names are absolute or contain a ``..`` component are never read: they are skipped,
+counted in ``num_skipped_members`` and summarised in one logged warning.
+
+Labels follow the reference: the class of a member is the last component of ``<path>/<member folder>``
+where ``<path>`` is ``''`` for a single root tar, the tar's stem for a folder of tars, and
+``<parent path>/<child tar stem>`` inside a nested tar.
+
+The scan can be cached in a JSON file ``_<root name>_tarinfos.json`` beside the archives (never a pickle);
+a cache whose tars, sizes, modification times or extensions differ from what is on disk is rebuilt.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import posixpath
+import tarfile
+import threading
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DatasetNotFoundError, SampleError
+from .base import Reader
+from .class_map import load_class_map
+from .img_extensions import get_img_extensions
+from .index import SampleIndex, natural_key
+from .tar_cache import TAR_CACHE_SUFFIX, load_tar_cache, save_tar_cache
+
+__all__ = ["ReaderImageInTar"]
+
+_logger = logging.getLogger(__name__)
+
+CACHE_MIN_BYTES = 10 * 1024**3  # with cache_tarinfo=None, cache the scan of tars bigger than this in total
+_MAX_SKIP_RECORDS = 100
+
+
+def member_problem(ti: tarfile.TarInfo) -> str | None:
+    """Why a member must not be read as a sample (``None`` when it may be)."""
+    name = ti.name.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "absolute name"
+    if ".." in name.split("/"):
+        return "'..' in name"
+    if ti.issym():
+        return "symbolic link"
+    if ti.islnk():
+        return "hard link"
+    if ti.ischr() or ti.isblk() or ti.isfifo():
+        return "device or fifo"
+    if ti.issparse():
+        return "sparse file"
+    return None
+
+
+class _Scan:
+    """Accumulates one archive's members: ``[name, absolute offset, size]`` rows and skipped members."""
+
+    def __init__(self, extensions: frozenset[str]) -> None:
+        self.extensions = extensions
+        self.skipped: list[list[str]] = []  # [tar, member, reason]
+        self.num_skipped = 0
+
+    def skip(self, where: str, name: str, reason: str) -> None:
+        self.num_skipped += 1
+        if len(self.skipped) < _MAX_SKIP_RECORDS:
+            self.skipped.append([where, name, reason])
+
+    def members(self, tf: tarfile.TarFile, where: str, base: int, limit: int, depth: int, node: dict) -> None:
+        for ti in tf:
+            if len(tf.members) > 1024:
+                tf.members.clear()  # iteration only moves forward; do not keep every TarInfo alive
+            if ti.isdir():
+                continue
+            problem = member_problem(ti)
+            if problem:
+                self.skip(where, ti.name, problem)
+                continue
+            if not ti.isfile():
+                self.skip(where, ti.name, "not a regular file")
+                continue
+            ext = posixpath.splitext(ti.name)[1].lower()
+            if ext != ".tar" and ext not in self.extensions:
+                continue
+            if ti.offset_data + ti.size > limit:
+                self.skip(where, ti.name, "data runs past the end of the archive")
+            elif ext == ".tar" and depth == 0:
+                self.child(tf, ti, where, base, node)
+            elif ext == ".tar":
+                self.skip(where, ti.name, "tar nested more than one level deep")
+            else:
+                node["members"].append([ti.name, base + ti.offset_data, ti.size])
+
+    def child(self, tf: tarfile.TarFile, ti: tarfile.TarInfo, where: str, base: int, node: dict) -> None:
+        child = {"name": ti.name, "offset": base + ti.offset_data, "size": ti.size, "members": []}
+        try:
+            with tarfile.open(fileobj=tf.extractfile(ti), mode="r:") as ctf:
+                self.members(ctf, f"{where}:{ti.name}", child["offset"], ti.size, 1, child)
+        except tarfile.TarError as e:
+            self.skip(where, ti.name, f"nested tar unreadable ({e})")
+            return
+        node["children"].append(child)
+
+
+def scan_tar(path: str, name: str, extensions: frozenset[str], scan: _Scan) -> dict[str, Any]:
+    """Index one archive on disk: its members, and those of the tars inside it."""
+    st = os.stat(path)
+    node: dict[str, Any] = {"name": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    node.update(members=[], children=[])
+    try:
+        with tarfile.open(path, mode="r:") as tf:
+            scan.members(tf, name, 0, st.st_size, 0, node)
+    except tarfile.ReadError as e:
+        raise ConfigError(
+            f"{path!r} is not an uncompressed tar archive ({e}); pixelpipe reads members in place, "
+            "so decompress .tar.gz/.tar.bz2/.tar.xz archives first"
+        ) from e
+    return node
+
+
+def _leaf(*parts: str) -> str:
+    joined = posixpath.join(*parts).strip("/")
+    return joined.rsplit("/", 1)[-1]
+
+
+class ReaderImageInTar(Reader):
+    """Images inside one tar, a folder of tars, or tars of tars; ``__getitem__`` gives ``(BytesIO, target)``.
+
+    Args:
+        root: a ``.tar`` file, or a folder whose top level holds ``.tar`` files.
+        class_map: a class map (see :func:`load_class_map`); classes it does not name are dropped.
+        cache_tarfiles: keep each archive open (one handle per archive per process, so forked DataLoader
+            workers open their own) instead of opening it for every sample.
+        cache_tarinfo: read/write the scan as JSON beside the archives: ``True`` always, ``False`` never,
+            ``None`` when the archives total more than 10 GiB.
+
+    Attributes:
+        root: as given.
+        root_is_tar: whether ``root`` is a single tar file.
+        class_name_to_idx, class_idx_to_name: class name <-> target.
+        class_to_idx: same as ``class_name_to_idx`` (as in the folder reader).
+        targets: ``int64`` NumPy array of targets.
+        samples: a sequence of ``(member name, target)``.
+        num_skipped_members: members that were never read (links, devices, unsafe names, ...).
+        skipped_members: up to 100 ``[archive, member, reason]`` rows describing them.
+
+    Raises:
+        DatasetNotFoundError: ``root`` is missing, holds no ``.tar``, or no image member.
+        ConfigError: a compressed archive, a bad class map.
+
+    Example:
+        >>> import io, os, tarfile, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), 'pets.tar')
+        >>> with tarfile.open(path, 'w') as tf:
+        ...     for name in ('dog/1.jpg', 'cat/2.jpg', 'cat/10.jpg'):
+        ...         ti = tarfile.TarInfo(name); ti.size = 3
+        ...         tf.addfile(ti, io.BytesIO(name[:3].encode()))
+        >>> r = ReaderImageInTar(path)
+        >>> r.class_name_to_idx, r.filenames(), r.targets.tolist()
+        ({'cat': 0, 'dog': 1}, ['cat/2.jpg', 'cat/10.jpg', 'dog/1.jpg'], [0, 0, 1])
+        >>> f, target = r[2]; f.read(), target
+        (b'dog', 1)
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        class_map: object = "",
+        cache_tarfiles: bool = True,
+        cache_tarinfo: bool | None = None,
+    ) -> None:
+        super().__init__()
+        if root is None or not isinstance(root, (str, os.PathLike)):
+            raise ConfigError(f"root must be a path to a .tar file or a folder of them, got {root!r}")
+        self.root = os.fspath(root)
+        self.cache_tarfiles = bool(cache_tarfiles)
+        class_to_idx = load_class_map(class_map, self.root) if class_map else None
+        self.extensions = tuple(get_img_extensions())
+        self.root_is_tar, folder, tar_names, cache_name = self._find_tars(self.root)
+        self._folder = folder
+        self._tars = tar_names  # archive names relative to the folder
+        paths = [os.path.join(folder, n) for n in tar_names]
+        if cache_tarinfo is None:
+            cache_tarinfo = sum(os.path.getsize(p) for p in paths) > CACHE_MIN_BYTES
+        cache_path = os.path.join(folder, "_" + cache_name + TAR_CACHE_SUFFIX) if cache_tarinfo else ""
+        trees, skipped, num_skipped = self._scan(paths, cache_path)
+        self.num_skipped_members = num_skipped
+        self.skipped_members = skipped
+        if num_skipped:
+            reasons = Counter(r for _, _, r in skipped)
+            _logger.warning(
+                "ReaderImageInTar(%r): skipped %d member(s) that are not safe regular files (%s), e.g. %r",
+                self.root,
+                num_skipped,
+                ", ".join(f"{n} {r}" for r, n in reasons.most_common()),
+                skipped[0][1],
+            )
+        self._build(trees, class_to_idx)
+        self.class_to_idx = self.class_name_to_idx
+        self.class_idx_to_name = {v: k for k, v in self.class_name_to_idx.items()}
+        if not len(self.index):
+            raise DatasetNotFoundError(
+                f"found 0 image members in {self.root!r} ({len(paths)} tar file(s)); "
+                f"looked for the extensions {', '.join(self.extensions)}"
+            )
+        self._handles: dict[int, Any] = {}
+        self._handles_pid = os.getpid()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _find_tars(root: str) -> tuple[bool, str, list[str], str]:
+        if os.path.isfile(root):
+            if os.path.splitext(root)[1].lower() != ".tar":
+                raise ConfigError(f"root {root!r} is a file but not a .tar archive")
+            folder, name = os.path.split(root)
+            return True, folder, [name], os.path.splitext(name)[0]
+        if not os.path.isdir(root):
+            raise DatasetNotFoundError(
+                f"root {root!r} does not exist (expected a .tar file or a folder of them)"
+            )
+        with os.scandir(root) as it:
+            names = [e.name for e in it if e.name.lower().endswith(".tar") and e.is_file()]
+        if not names:
+            raise DatasetNotFoundError(f"no .tar files at the top level of {root!r}")
+        names.sort(key=natural_key)
+        return False, root, names, os.path.basename(os.path.normpath(root))
+
+    def _scan(self, paths: list[str], cache_path: str) -> tuple[list[dict], list[list[str]], int]:
+        exts = frozenset(self.extensions)
+        if cache_path:
+            cached = load_tar_cache(cache_path, paths, self._tars, self.extensions)
+            if cached is not None:
+                return cached["tars"], cached["skipped"], cached["num_skipped"]
+        scan = _Scan(exts)
+        trees = [scan_tar(p, n, exts, scan) for p, n in zip(paths, self._tars)]
+        if cache_path:
+            save_tar_cache(cache_path, trees, self.extensions, scan.skipped, scan.num_skipped)
+        return trees, scan.skipped, scan.num_skipped
+
+    def _build(self, trees: list[dict], class_to_idx: dict[str, int] | None) -> None:
+        names: list[str] = []
+        labels: list[str] = []
+        cols: dict[str, list[int]] = {"tar": [], "child": [], "offset": [], "size": []}
+        self._children: list[str] = []
+
+        def add(members: list, path: str, tar_i: int, child_i: int) -> None:
+            for name, offset, size in members:
+                names.append(name)
+                labels.append(_leaf(path, posixpath.dirname(name)))
+                for key, v in zip(cols, (tar_i, child_i, offset, size)):
+                    cols[key].append(v)
+
+        for tar_i, tree in enumerate(trees):
+            path = "" if self.root_is_tar else os.path.splitext(tree["name"])[0]
+            for child in tree["children"]:  # children first, as the reference orders them
+                self._children.append(child["name"])
+                stem = posixpath.splitext(posixpath.basename(child["name"]))[0]
+                add(child["members"], posixpath.join(path, stem), tar_i, len(self._children) - 1)
+            add(tree["members"], path, tar_i, -1)
+        if class_to_idx is None:
+            class_to_idx = {c: i for i, c in enumerate(sorted(set(labels), key=natural_key))}
+        keep = [i for i, lb in enumerate(labels) if lb in class_to_idx]
+        keep.sort(key=lambda i: natural_key(names[i]))
+        self.index = SampleIndex(
+            [names[i] for i in keep],
+            np.fromiter((class_to_idx[labels[i]] for i in keep), np.int64, len(keep)),
+            {k: np.asarray(v, dtype=np.int64)[keep] for k, v in cols.items()},
+        )
+        self.class_name_to_idx = class_to_idx
+
+    # ----------------------------------------------------------------------------------------- access
+    @property
+    def samples(self) -> SampleIndex:
+        """Read-only sequence of ``(member name, target)``."""
+        return self.index
+
+    @property
+    def targets(self) -> np.ndarray:
+        """The ``int64`` target of every sample, in index order."""
+        return self.index.targets
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, index: int) -> tuple[io.BytesIO, int]:
+        name, target = self.index[index]
+        cols = self.index.columns
+        i = int(index)
+        tar_i, offset, size = int(cols["tar"][i]), int(cols["offset"][i]), int(cols["size"][i])
+        try:
+            data = self._read(tar_i, offset, size)
+        except OSError as e:
+            raise SampleError(
+                f"cannot read member {name!r} of {self._tar_path(tar_i)!r}: {e}", index=i, filename=name
+            ) from e
+        if len(data) != size:
+            raise SampleError(
+                f"member {name!r} of {self._tar_path(tar_i)!r} is truncated ({len(data)} of {size} bytes); "
+                "the archive changed since it was indexed",
+                index=i,
+                filename=name,
+            )
+        return io.BytesIO(data), target
+
+    def _tar_path(self, tar_i: int) -> str:
+        return os.path.join(self._folder, self._tars[tar_i])
+
+    def _read(self, tar_i: int, offset: int, size: int) -> bytes:
+        if not self.cache_tarfiles:
+            with open(self._tar_path(tar_i), "rb", buffering=0) as f:
+                return _pread(f, size, offset, None)
+        if self._handles_pid != os.getpid():  # forked: the parent's handles are not ours to use
+            self._handles, self._handles_pid, self._lock = {}, os.getpid(), threading.Lock()
+        f = self._handles.get(tar_i)
+        if f is None:
+            f = self._handles[tar_i] = open(self._tar_path(tar_i), "rb", buffering=0)  # noqa: SIM115
+        return _pread(f, size, offset, self._lock)
+
+    def close(self) -> None:
+        """Close the archives this process holds open (they reopen on the next read)."""
+        if self._handles_pid == os.getpid():
+            for f in self._handles.values():
+                f.close()
+        self._handles = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_handles"] = {}
+        state["_handles_pid"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._handles_pid = os.getpid()
+        self._lock = threading.Lock()
+
+    def _filename(self, index: int, basename: bool = False, absolute: bool = False) -> str:
+        name = self.index.names[index]
+        if basename:
+            return posixpath.basename(name)
+        if absolute:
+            i = int(index)
+            child = int(self.index.columns["child"][i])
+            parts = [os.path.abspath(self._tar_path(int(self.index.columns["tar"][i])))]
+            parts += [self._children[child]] if child >= 0 else []
+            return "/".join([*parts, name])
+        return name
+
+
+def _pread(f, size: int, offset: int, lock: threading.Lock | None) -> bytes:
+    if hasattr(os, "pread"):
+        chunks, got = [], 0
+        while got < size:
+            chunk = os.pread(f.fileno(), size - got, offset + got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+    if lock is None:  # pragma: no cover - platforms without pread
+        f.seek(offset)
+        return f.read(size)
+    with lock:  # pragma: no cover
+        f.seek(offset)
+        return f.read(size)
