@@ -1,0 +1,80 @@
+"""The uint8 tensor path of every op against the PIL path (which equals the reference)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import make_image
+from pixelpipe.augment import functional_tensor as FT
+from pixelpipe.augment.ops import OP_NAMES, AugmentOp
+from pixelpipe.augment.registry import OPS
+
+# Stated tolerance (see pixelpipe.augment.functional_tensor): point/histogram ops, blends and blur are exact
+# on these images; resampling ops may differ by float rounding: mean |diff| <= 0.05 level, max 1 level
+# except at most 0.5 % of pixels.
+MEAN_TOL = 0.05
+
+
+def _to_tensor(img: Image.Image) -> torch.Tensor:
+    arr = np.asarray(img)
+    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return torch.from_numpy(arr.copy())
+
+
+def _to_array(t: torch.Tensor) -> np.ndarray:
+    arr = t.numpy()
+    return arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("name", OP_NAMES)
+def test_tensor_matches_pil(name, mode):
+    img = make_image(7, (41, 33), mode)
+    tensor = _to_tensor(img)
+    before = tensor.clone()
+    spec = OPS[name]
+    interps = (Image.Resampling.NEAREST, Image.Resampling.BILINEAR, Image.Resampling.BICUBIC)
+    for magnitude in (0, 1, 5, 9, 10):
+        op = AugmentOp(name, 1.0, magnitude, {"translate_const": 15, "img_mean": (100, 150, 200)})
+        rng = np.random.default_rng(magnitude)
+        for _ in range(4 if spec.signed or spec.geometric else 1):
+            params = op.make_params(tensor, rng)
+            for interp in interps if spec.geometric else (None,):
+                if interp is not None:
+                    params = params._replace(interpolation=interp)
+                expected = np.asarray(op.apply(img, params)).astype(int)
+                got = op.apply(tensor, params)
+                assert got.dtype == torch.uint8 and got.shape == tensor.shape
+                diff = np.abs(_to_array(got).astype(int) - expected)
+                assert diff.mean() <= MEAN_TOL, (name, magnitude, params)
+                assert (diff > 1).mean() <= 0.005, (name, magnitude, params)
+                if not spec.geometric:
+                    assert diff.max() == 0, (name, magnitude, params)
+    assert torch.equal(tensor, before)
+
+
+def test_batched_tensor_equals_per_image():
+    imgs = torch.stack([_to_tensor(make_image(s, (20, 17))) for s in range(3)])
+    rng = np.random.default_rng(0)
+    for name in OP_NAMES:
+        op = AugmentOp(name, 1.0, 7)
+        params = op.make_params(imgs, rng)
+        batched = op.apply(imgs, params)
+        for i in range(len(imgs)):
+            assert torch.equal(batched[i], op.apply(imgs[i], params)), name
+
+
+def test_edge_cases():
+    flat = torch.full((3, 5, 4), 77, dtype=torch.uint8)
+    assert torch.equal(FT.auto_contrast(flat), flat)
+    assert torch.equal(FT.equalize(flat), flat)
+    assert not FT.posterize(flat, 0).any()
+    assert torch.equal(FT.solarize(flat, 256), flat)
+    assert torch.equal(FT.solarize(flat, 0), 255 - flat)
+    tiny = torch.arange(4, dtype=torch.uint8).view(1, 2, 2)
+    assert torch.equal(FT.sharpness(tiny, 1.5), tiny)
+    with pytest.raises(TypeError, match="uint8"):
+        FT.invert(torch.zeros(3, 4, 4))
