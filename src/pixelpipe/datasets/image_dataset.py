@@ -1,0 +1,246 @@
+"""Map-style image dataset: a reader says where each sample is, this class decodes and transforms it.
+
+Follows the reference's ``ImageDataset`` (REFERENCE §2.1: same arguments, same return values: a PIL image
+when there is no transform, ``-1`` for a missing target, extra features appended), with one error policy
+for every I/O and decode failure instead of the reference's silent retry of ``OSError`` only:
+
+* ``on_error='raise'`` (default): a :class:`~pixelpipe.errors.SampleError` (or
+  :class:`~pixelpipe.errors.ImageDecodeError`) naming the file and index, chained from the cause;
+* ``on_error='skip'``: the failing sample is replaced by the next readable one, *whole* (its own image
+  and its own label), a warning is logged, and the skip is recorded in :attr:`ImageDataset.skipped`
+  (this process) and counted in :attr:`ImageDataset.num_skipped` (shared with DataLoader workers).
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch.utils.data
+
+from ..errors import ConfigError, SampleError
+from ..io.decode import decode_pil, decode_tensor, read_bytes
+from ..readers.base import Reader
+
+__all__ = ["ImageDataset", "SkipRecord"]
+
+_LOG = logging.getLogger(__name__)
+_ON_ERROR = ("raise", "skip")
+_BACKENDS = ("pil", "tensor")
+
+
+@dataclass(frozen=True)
+class SkipRecord:
+    """One skipped sample: its index, file name and the error (as ``repr``)."""
+
+    index: int
+    filename: str | None
+    error: str
+
+
+_COUNTER_SLOTS = 257  # slot 0: the main process; slot 1 + k: DataLoader worker k
+
+
+def _new_counter() -> torch.Tensor:
+    """Skip counts in shared memory, one slot per process so increments never race.
+
+    DataLoader workers inherit it (fork) or receive it through torch's shared-memory pickling (spawn,
+    forkserver); a plain ``pickle``/``copy`` gets an independent copy.
+    """
+    return torch.zeros(_COUNTER_SLOTS, dtype=torch.int64).share_memory_()
+
+
+def _counter_slot() -> int:
+    info = torch.utils.data.get_worker_info()
+    return 0 if info is None else 1 + info.id % (_COUNTER_SLOTS - 1)
+
+
+class ImageDataset(torch.utils.data.Dataset):
+    """Images and targets from a reader (folder, tar, Hugging Face dataset, or your own ``Reader``).
+
+    Args:
+        root: dataset root (folder, ``.tar`` file, or cache folder for ``hfds/``).
+        reader: ``None``/a name such as ``''`` or ``'hfds/beans'`` (built with ``create_reader``), or a
+            :class:`~pixelpipe.readers.Reader` instance used as is.
+        split: split passed to the reader factory.
+        class_map: class-name-to-index map (dict or file) passed to the reader factory.
+        load_bytes: return the encoded bytes instead of a decoded image.
+        input_img_mode: PIL mode to convert images to (``None``/``''`` keeps the file's mode).
+        transform: applied to the image (to the bytes when ``load_bytes``).
+        target_transform: applied to the target unless it is ``None`` (then the target is ``-1``).
+        additional_features: extra fields the reader appends to each sample (``hfds/`` readers).
+        on_error: ``'raise'`` or ``'skip'`` (see the module docs).
+        max_skips: with ``on_error='skip'``, how many consecutive candidates to try before raising.
+        image_backend: ``'pil'`` (a ``PIL.Image``) or ``'tensor'`` (a ``uint8`` ``(C, H, W)`` tensor).
+        **kwargs: passed to the reader factory (``None`` values dropped).
+
+    Example:
+        >>> import io, tempfile
+        >>> from PIL import Image
+        >>> from pixelpipe.readers import Reader
+        >>> class TwoColours(Reader):
+        ...     def __len__(self):
+        ...         return 2
+        ...     def __getitem__(self, i):
+        ...         buf = io.BytesIO()
+        ...         Image.new('RGB', (8, 8), ((255, 0, 0), (0, 0, 255))[i]).save(buf, format='PNG')
+        ...         return io.BytesIO(buf.getvalue()), i
+        ...     def _filename(self, i, basename=False, absolute=False):
+        ...         return f'colour_{i}.png'
+        >>> ds = ImageDataset('.', reader=TwoColours())
+        >>> img, target = ds[1]
+        >>> img.mode, img.getpixel((0, 0)), target
+        ('RGB', (0, 0, 255), 1)
+        >>> ImageDataset('.', reader=TwoColours(), image_backend='tensor')[0][0].shape
+        torch.Size([3, 8, 8])
+        >>> len(ds), ds.filename(0)
+        (2, 'colour_0.png')
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None,
+        reader: Reader | str | None = None,
+        split: str = "train",
+        class_map: dict[str, int] | str | os.PathLike[str] | None = None,
+        load_bytes: bool = False,
+        input_img_mode: str | None = "RGB",
+        transform: Callable[[Any], Any] | None = None,
+        target_transform: Callable[[Any], Any] | None = None,
+        additional_features: str | Sequence[str] | None = None,
+        on_error: str = "raise",
+        image_backend: str = "pil",
+        max_skips: int = 20,
+        **kwargs: Any,
+    ) -> None:
+        if on_error not in _ON_ERROR:
+            raise ConfigError(f"ImageDataset: on_error must be one of {_ON_ERROR}, got {on_error!r}")
+        if image_backend not in _BACKENDS:
+            raise ConfigError(
+                f"ImageDataset: image_backend must be one of {_BACKENDS}, got {image_backend!r}"
+            )
+        if isinstance(max_skips, bool) or not isinstance(max_skips, int) or max_skips < 1:
+            raise ConfigError(f"ImageDataset: max_skips must be an int >= 1, got {max_skips!r}")
+        if reader is None or isinstance(reader, str):
+            from ..readers.factory import create_reader
+
+            opts = dict(class_map=class_map, additional_features=additional_features, **kwargs)
+            opts = {k: v for k, v in opts.items() if v is not None}
+            reader = create_reader(reader or "", root=root, split=split, **opts)
+        self.root = root
+        self.reader = reader
+        self.load_bytes = load_bytes
+        self.input_img_mode = input_img_mode
+        self.transform = transform
+        self.target_transform = target_transform
+        self.additional_features = additional_features
+        self.on_error = on_error
+        self.image_backend = image_backend
+        self.max_skips = max_skips
+        self.skipped: list[SkipRecord] = []
+        self._skip_counts = _new_counter()
+
+    # -- delegation -----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def filename(self, index: int, basename: bool = False, absolute: bool = False) -> str:
+        """The name of sample ``index`` as the reader reports it."""
+        return self.reader.filename(index, basename=basename, absolute=absolute)
+
+    def filenames(self, basename: bool = False, absolute: bool = False) -> list[str]:
+        """Names of all samples, in index order."""
+        return self.reader.filenames(basename=basename, absolute=absolute)
+
+    @property
+    def num_skipped(self) -> int:
+        """Samples skipped so far by this dataset in every process (DataLoader workers included)."""
+        return int(self._skip_counts.sum())
+
+    def __repr__(self) -> str:
+        extra = f", on_error={self.on_error!r}" if self.on_error != "raise" else ""
+        return (
+            f"{type(self).__name__}(root={os.fspath(self.root) if self.root is not None else None!r}, "
+            f"reader={type(self.reader).__name__}, len={len(self)}{extra})"
+        )
+
+    # -- loading --------------------------------------------------------------------------------------
+    def _safe_filename(self, index: int) -> str | None:
+        try:
+            return str(self.reader.filename(index))
+        except Exception:  # a reader that cannot name its samples must not hide the real error
+            return None
+
+    def _load(self, index: int) -> tuple[Any, ...]:
+        """Read and decode sample ``index``; every failure becomes a :class:`SampleError`."""
+        try:
+            img, target, *features = self.reader[index]
+        except Exception as e:
+            name = self._safe_filename(index)
+            where = f"{name!r}, index {index}" if name is not None else f"index {index}"
+            raise SampleError(
+                f"cannot read sample ({where}) from {type(self.reader).__name__}: {type(e).__name__}: {e}",
+                index=index,
+                filename=name,
+            ) from e
+        source = img
+        try:
+            if self.load_bytes:
+                name = None if isinstance(img, (bytes, bytearray)) else self._safe_filename(index)
+                img = read_bytes(img, filename=name, index=index)
+            else:
+                name = self._safe_filename(index)
+                decode = decode_tensor if self.image_backend == "tensor" else decode_pil
+                img = decode(img, self.input_img_mode, filename=name, index=index)
+        finally:
+            if hasattr(source, "read") and hasattr(source, "close"):
+                source.close()  # file handles opened by the reader for this sample
+        return (img, target, *features)
+
+    def _record_skip(self, index: int, err: SampleError) -> None:
+        name = err.filename if err.filename is not None else self._safe_filename(index)
+        self.skipped.append(SkipRecord(index=index, filename=name, error=repr(err.__cause__ or err)))
+        self._skip_counts[_counter_slot()] += 1
+        _LOG.warning("skipped sample %d (%s): %s", index, name, err)
+
+    def _load_or_skip(self, index: int) -> tuple[Any, ...]:
+        try:
+            return self._load(index)
+        except SampleError as err:
+            if self.on_error == "raise":
+                raise
+            self._record_skip(index, err)
+            last = err
+        n = len(self)
+        for step in range(1, min(self.max_skips, n)):
+            candidate = (index + step) % n
+            try:
+                return self._load(candidate)
+            except SampleError as err:
+                self._record_skip(candidate, err)
+                last = err
+        raise SampleError(
+            f"{min(self.max_skips, n)} consecutive samples failed to load, starting at index {index} "
+            f"({self._safe_filename(index)!r}); last error: {last}",
+            index=index,
+            filename=self._safe_filename(index),
+        ) from last
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        index = operator.index(index)
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for {type(self).__name__} of length {n}")
+        index = index % n
+        img, target, *features = self._load_or_skip(index)
+        if self.transform is not None:
+            img = self.transform(img)
+        if target is None:
+            target = -1
+        elif self.target_transform is not None:
+            target = self.target_transform(target)
+        return (img, target, *features)
