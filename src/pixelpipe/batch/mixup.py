@@ -1,0 +1,524 @@
+"""Mixup and CutMix on whole batches, vectorised on any device, and mixing inside the collate function.
+
+Mixup (Zhang et al., 2017, "mixup: Beyond Empirical Risk Minimization", arXiv:1710.09412) blends two
+images, ``lam * x_i + (1 - lam) * x_j``; CutMix (Yun et al., 2019, arXiv:1905.04899) pastes a box of
+``x_j`` into ``x_i``. Either way the one-hot (optionally label-smoothed) targets are mixed by the same
+``lam``. The behaviour follows the reference's ``timm.data.mixup`` (REFERENCE §8): the same arguments,
+defaults, modes and sampling distributions, and the partner of sample ``i`` is always sample ``B - 1 - i``.
+
+Design. :meth:`Mixup.sample_params` draws every random number of a call (on the host, from one NumPy
+generator: a few numbers per sample) and returns a :class:`MixupParams` of ``(N,)`` / ``(N, 4)`` tensors
+on the batch's device; :func:`mix_images` and :func:`mixup_target` apply them as pure functions, with masks
+and one gather, without a Python loop over the batch. A call can be replayed with
+``mixup.apply(x, params)``. On CPU, where mixing is bound by memory traffic, the same batched kernels run
+over blocks of a few mirrored pairs so that a sample and its partner are mixed while still in cache.
+
+Differences from the reference:
+
+* The input batch is **not modified**: :class:`Mixup` returns a new tensor. ``Mixup(..., inplace=True)``
+  writes into the input instead (as the reference does) and saves one batch-sized allocation.
+* Batch-size checks raise :class:`~pixelpipe.errors.ConfigError` naming the batch size (the reference
+  ``assert``\\ s); invalid arguments (unknown ``mode``, no alpha > 0, bad ``cutmix_minmax``, ``prob``...)
+  raise at construction instead of being ignored or asserted at call time.
+* ``mode='half'`` is supported by :class:`Mixup` as well (the reference's tensor ``Mixup`` silently treats
+  it as ``'batch'``): the first ``B / 2`` samples are mixed with the second half and returned.
+* :class:`FastCollateMixup` returns ``float32`` targets in every mode (the reference's ``half`` mode gives
+  ``float64``), and accepts AugMix tuple samples (every view of a sample gets the same mixing).
+* Box sampling: see :mod:`pixelpipe.batch.bbox`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import default_collate
+
+from ..errors import ConfigError
+from ..rng import get_rng
+from .bbox import check_minmax, cutmix_bbox_and_lam
+
+__all__ = [
+    "MIXUP_MODES",
+    "FastCollateMixup",
+    "Mixup",
+    "MixupParams",
+    "mix_images",
+    "mixup_target",
+    "one_hot",
+]
+
+MIXUP_MODES = ("batch", "pair", "elem", "half")
+"""How lambdas are shared: one per batch, per mirrored pair, per sample, or per sample of the first half."""
+
+
+def one_hot(x: torch.Tensor, num_classes: int, on_value: float = 1.0, off_value: float = 0.0) -> torch.Tensor:
+    """Class indices to a dense ``(N, num_classes)`` ``float32`` matrix on ``x``'s device.
+
+    Example:
+        >>> one_hot(torch.tensor([2, 0]), 3, on_value=0.9, off_value=0.05)
+        tensor([[0.0500, 0.0500, 0.9000],
+                [0.9000, 0.0500, 0.0500]])
+    """
+    idx = x.long().reshape(-1, 1)
+    out = torch.full((idx.shape[0], int(num_classes)), float(off_value), device=idx.device)
+    return out.scatter_(1, idx, float(on_value))
+
+
+def mixup_target(
+    target: torch.Tensor,
+    num_classes: int,
+    lam: float | torch.Tensor = 1.0,
+    smoothing: float = 0.0,
+    multi_label: bool = False,
+    *,
+    partner: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Soft targets ``lam * y_i + (1 - lam) * y_partner(i)`` with label smoothing.
+
+    ``y`` is one-hot with ``1 - smoothing + smoothing / num_classes`` on the class and
+    ``smoothing / num_classes`` elsewhere; with ``multi_label`` the targets are already dense
+    ``(B, num_classes)`` and are smoothed towards ``0.5``. Smoothing applies even when ``lam == 1``.
+
+    Args:
+        target: ``(B,)`` class indices, or ``(B, num_classes)`` with ``multi_label``.
+        num_classes: number of classes.
+        lam: a scalar, or one lambda per output row (``(N,)`` or ``(N, 1)`` tensor).
+        smoothing: label-smoothing amount in ``[0, 1]``.
+        multi_label: mix dense multi-label targets.
+        partner: ``(N,)`` partner index of each output row (default ``B - 1 - i`` for every row).
+
+    Returns:
+        ``(N, num_classes)`` ``float32`` on ``target``'s device.
+
+    Example:
+        >>> mixup_target(torch.tensor([0, 1]), 5, lam=0.75, smoothing=0.1)[0]
+        tensor([0.6950, 0.2450, 0.0200, 0.0200, 0.0200])
+    """
+    if multi_label:
+        if target.ndim != 2 or target.shape[1] != num_classes:
+            raise ConfigError(
+                f"mixup_target: multi_label targets must be shaped (batch, {num_classes}), "
+                f"got {tuple(target.shape)}"
+            )
+        y = target.float() * (1.0 - smoothing) + 0.5 * smoothing
+    else:
+        off = smoothing / num_classes
+        y = one_hot(target, num_classes, on_value=1.0 - smoothing + off, off_value=off)
+    if partner is None:
+        y_self, y_other = y, y.flip(0)
+    else:
+        partner = partner.to(y.device)
+        y_self, y_other = y[: partner.shape[0]], y.index_select(0, partner)
+    if isinstance(lam, torch.Tensor):
+        lam = lam.to(device=y.device, dtype=y.dtype).reshape(-1, 1)
+    return y_self * lam + y_other * (1.0 - lam)
+
+
+@dataclass(frozen=True)
+class MixupParams:
+    """The random parameters of one Mixup/CutMix call, one row per output sample.
+
+    Attributes:
+        lam: ``(N,)`` ``float32`` target lambda: the mixup ratio, the kept area for CutMix (after the
+            box-area correction), 1 for samples left unmixed.
+        use_cutmix: ``(N,)`` bool, true where the sample gets a CutMix box rather than a blend.
+        boxes: ``(N, 4)`` ``int64`` half-open boxes ``(y0, y1, x0, x1)`` (empty where unused).
+        partner: ``(N,)`` ``int64`` index, in the input batch, of the sample mixed into each output row.
+    """
+
+    lam: torch.Tensor
+    use_cutmix: torch.Tensor
+    boxes: torch.Tensor
+    partner: torch.Tensor
+
+    def to(self, device: torch.device | str) -> MixupParams:
+        """The same parameters on ``device``."""
+        return MixupParams(*(getattr(self, f.name).to(device) for f in fields(self)))
+
+
+_CPU_BLOCK_BYTES = 2 << 20
+"""On CPU, samples are mixed a block of about this many bytes at a time (cache blocking, see mix_images)."""
+
+
+def _avoid_sync(t: torch.Tensor) -> bool:
+    """True on accelerators, where reading values on the host (``any``, ``nonzero``) would stall."""
+    return t.device.type != "cpu"
+
+
+def _mix_rows(
+    xs: torch.Tensor,
+    xp: torch.Tensor,
+    lam: torch.Tensor,
+    use_cutmix: torch.Tensor,
+    boxes: torch.Tensor,
+    out: torch.Tensor,
+) -> None:
+    """Write the mix of rows ``xs`` with partner rows ``xp`` into ``out`` (may alias ``xs``)."""
+    k = xs.shape[0]
+    h, w_ = xs.shape[-2:]
+    lead = (k,) + (1,) * (xs.ndim - 3)  # weights broadcast over the channel (and view) dims
+    row = (k, 1, 1)
+    inside = None
+    if _avoid_sync(xs) or bool(use_cutmix.any()):
+        # 1 inside the box of a CutMix row, else 0, as an outer product (much cheaper than where/masks).
+        rows = torch.arange(h, device=xs.device)
+        cols = torch.arange(w_, device=xs.device)
+        in_y = (rows >= boxes[:, 0:1]) & (rows < boxes[:, 1:2]) & use_cutmix[:, None]
+        in_x = (cols >= boxes[:, 2:3]) & (cols < boxes[:, 3:4])
+        inside = in_y.float()[:, :, None] * in_x.float()[:, None, :]
+    if xs.is_floating_point():
+        # Weight of the partner: 1 - lam for blended rows, 1 inside a CutMix box, 0 elsewhere: one pass.
+        pw = torch.where(use_cutmix, 0.0, 1.0 - lam).float().view(row)
+        if inside is not None:
+            pw = torch.maximum(pw, inside)
+        torch.lerp(xs, xp, pw.to(xs.dtype).view(*lead, *pw.shape[1:]), out=out)
+        return
+    # Integers: blend rows in float32 and round half-to-even (clipped); paste boxes with bit masks (exact).
+    # On CPU only the blended rows go through float; elsewhere every row does (weight 1 if not blended).
+    blended = ~use_cutmix & (lam < 1)
+    info = torch.iinfo(xs.dtype)
+    if not _avoid_sync(xs):
+        if out.data_ptr() != xs.data_ptr():
+            out.copy_(xs)
+        idx = blended.nonzero().squeeze(1)
+        if idx.numel():
+            w = lam.index_select(0, idx).float().view(-1, *([1] * (xs.ndim - 1)))
+            mixed = xs.index_select(0, idx).float().mul_(w)
+            mixed.add_(xp.index_select(0, idx).float().mul_(1.0 - w))
+            out.index_copy_(0, idx, mixed.round_().clamp_(info.min, info.max).to(xs.dtype))
+    else:
+        w = torch.where(blended, lam, 1.0).float().view(k, *([1] * (xs.ndim - 1)))
+        mixed = xs.float().mul_(w).add_(xp.float().mul_(1.0 - w))
+        out.copy_(mixed.round_().clamp_(info.min, info.max))
+    if inside is not None:
+        ones = -inside.to(xs.dtype).view(*lead, h, w_)  # all bits set inside a box (wraps for unsigned)
+        diff = torch.bitwise_xor(out, xp).bitwise_and_(ones)
+        out.bitwise_xor_(diff)
+
+
+def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -> torch.Tensor:
+    """Apply :class:`MixupParams` to a batch; pure apart from the opt-in ``inplace``.
+
+    Output row ``i`` is ``lam_i * x[i] + (1 - lam_i) * x[partner_i]`` for blended samples, ``x[i]`` with
+    ``x[partner_i]``'s box pasted in for CutMix samples, and ``x[i]`` where ``lam_i == 1``. Integer
+    batches (``uint8``) are blended in ``float32`` and rounded half-to-even, then clipped to the dtype's
+    range, like the reference's collate-time mixing.
+
+    On an accelerator the whole batch is mixed at once (a gather, then one blend whose per-pixel weight
+    holds the CutMix boxes). On CPU,
+    where that is bound by memory traffic, mirrored pairs of samples (``i`` and ``B - 1 - i``) are mixed a
+    few at a time so that a sample and its partner are still in cache; parameters stay batched tensors.
+
+    Args:
+        x: ``(B, ..., H, W)`` batch on any device; ``B >= N`` (``N`` output rows, ``B / 2`` in half mode).
+        params: from :meth:`Mixup.sample_params` (moved to ``x``'s device if needed).
+        inplace: write the result into ``x[:N]`` and return that view.
+
+    Returns:
+        ``(N, ..., H, W)`` tensor, ``x``'s dtype and device.
+
+    Example:
+        >>> x = torch.arange(4.0).reshape(2, 1, 1, 2)
+        >>> p = MixupParams(torch.tensor([0.75, 0.75]), torch.zeros(2, dtype=torch.bool),
+        ...                 torch.zeros(2, 4, dtype=torch.long), torch.tensor([1, 0]))
+        >>> mix_images(x, p).flatten().tolist()
+        [0.5, 1.5, 1.5, 2.5]
+    """
+    if x.ndim < 3:
+        raise ConfigError(f"mix_images: x must be a batch shaped (B, ..., H, W), got {tuple(x.shape)}")
+    if x.is_complex() or x.dtype == torch.bool:
+        raise ConfigError(f"mix_images: unsupported dtype {x.dtype}; use a floating or integer batch")
+    if params.lam.device != x.device:
+        params = params.to(x.device)
+    n, b = params.lam.shape[0], x.shape[0]
+    if n > b:
+        raise ConfigError(f"mix_images: params are for {n} output samples but the batch has {b}")
+    lam, cut, boxes = params.lam, params.use_cutmix, params.boxes
+    out = x[:n] if inplace else torch.empty((n, *x.shape[1:]), dtype=x.dtype, device=x.device)
+    half = b // 2
+    row_bytes = x[0].numel() * max(4, x.element_size())  # integer rows are blended in float32
+    step = max(1, _CPU_BLOCK_BYTES // max(1, row_bytes))
+    mirrored = (
+        not _avoid_sync(x)
+        and b % 2 == 0
+        and n in (b, half)
+        and step < half
+        and torch.equal(params.partner, torch.arange(b - 1, b - 1 - n, -1))
+    )
+    if not mirrored:
+        xp = x.index_select(0, params.partner)  # a copy, so writing into x[:n] below is safe
+        _mix_rows(x[:n], xp, lam, cut, boxes, out)
+        return out
+    for s in range(0, half, step):
+        e = min(s + step, half)
+        lo, hi = b - e, b - s  # the partners of rows s..e-1, in reverse order
+        first, second = x[s:e], x[lo:hi]
+        partners_first = second.flip(0)  # copies: taken before any write, so inplace is safe
+        partners_second = first.flip(0) if n == b else None
+        _mix_rows(first, partners_first, lam[s:e], cut[s:e], boxes[s:e], out[s:e])
+        if partners_second is not None:
+            _mix_rows(second, partners_second, lam[lo:hi], cut[lo:hi], boxes[lo:hi], out[lo:hi])
+    return out
+
+
+def _check_prob(value: float, name: str) -> float:
+    if not 0.0 <= float(value) <= 1.0:
+        raise ConfigError(f"Mixup: {name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+class Mixup:
+    """Mixup / CutMix for a batch of images and class targets, on whatever device the batch is on.
+
+    Args:
+        mixup_alpha: Beta(alpha, alpha) parameter of the mixup lambda; mixup is active when > 0.
+        cutmix_alpha: Beta parameter of the CutMix lambda; CutMix is active when > 0.
+        cutmix_minmax: ``(min, max)`` box side ratios; activates CutMix with boxes of random sides instead of
+            ``cutmix_alpha`` (which is then set to 1), lambda taken from the box area.
+        prob: probability of mixing a batch (``batch``) or a sample / pair (the other modes).
+        switch_prob: probability of CutMix rather than mixup when both are active.
+        mode: ``'batch'`` (one lambda and box for the batch), ``'pair'`` (one per pair ``i``,
+            ``B - 1 - i``, applied symmetrically), ``'elem'`` (one per sample), or ``'half'`` (one per sample
+            of the first half, which alone is returned).
+        correct_lam: set the CutMix lambda to the kept area once the box is clipped to the image.
+        label_smoothing: label smoothing of the targets, applied even to unmixed samples.
+        num_classes: number of classes.
+        multi_label: targets are dense ``(B, num_classes)`` multi-label vectors.
+        inplace: write the mixed images into the input batch (and return it) instead of a new tensor.
+
+    Attribute ``mixup_enabled`` (default true) can be cleared by a training loop to stop mixing; labels
+    are still smoothed.
+
+    Example:
+        >>> mix = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=10)
+        >>> x, y = torch.rand(4, 3, 8, 8), torch.tensor([0, 1, 2, 3])
+        >>> xm, ym = mix(x, y, rng=np.random.default_rng(0))
+        >>> xm.shape, ym.shape, bool(torch.allclose(ym.sum(1), torch.ones(4)))
+        (torch.Size([4, 3, 8, 8]), torch.Size([4, 10]), True)
+        >>> params = mix.sample_params(4, x.shape, rng=np.random.default_rng(0))
+        >>> torch.equal(mix.apply(x, params), xm)  # replay
+        True
+    """
+
+    def __init__(
+        self,
+        mixup_alpha: float = 1.0,
+        cutmix_alpha: float = 0.0,
+        cutmix_minmax: Sequence[float] | None = None,
+        prob: float = 1.0,
+        switch_prob: float = 0.5,
+        mode: str = "batch",
+        correct_lam: bool = True,
+        label_smoothing: float = 0.1,
+        num_classes: int = 1000,
+        multi_label: bool = False,
+        *,
+        inplace: bool = False,
+    ) -> None:
+        self.mixup_alpha = float(mixup_alpha)
+        self.cutmix_alpha = float(cutmix_alpha)
+        self.cutmix_minmax = None
+        if cutmix_minmax is not None:
+            self.cutmix_minmax = check_minmax(cutmix_minmax, "cutmix_minmax")
+            self.cutmix_alpha = 1.0  # the box comes from minmax; alpha only has to make CutMix active
+        if self.mixup_alpha < 0 or self.cutmix_alpha < 0:
+            raise ConfigError(
+                f"Mixup: alphas must be >= 0, got mixup_alpha={mixup_alpha}, cutmix_alpha={cutmix_alpha}"
+            )
+        if self.mixup_alpha == 0 and self.cutmix_alpha == 0:
+            raise ConfigError("Mixup: nothing to do; set mixup_alpha > 0, cutmix_alpha > 0 or cutmix_minmax")
+        self.mix_prob = _check_prob(prob, "prob")
+        self.switch_prob = _check_prob(switch_prob, "switch_prob")
+        if mode not in MIXUP_MODES:
+            raise ConfigError(f"Mixup: mode must be one of {MIXUP_MODES}, got {mode!r}")
+        self.mode = mode
+        self.correct_lam = bool(correct_lam)
+        self.label_smoothing = _check_prob(label_smoothing, "label_smoothing")
+        if int(num_classes) < 1:
+            raise ConfigError(f"Mixup: num_classes must be >= 1, got {num_classes!r}")
+        self.num_classes = int(num_classes)
+        self.multi_label = bool(multi_label)
+        self.inplace = bool(inplace)
+        self.mixup_enabled = True
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(mixup_alpha={self.mixup_alpha}, cutmix_alpha={self.cutmix_alpha}, "
+            f"cutmix_minmax={self.cutmix_minmax}, prob={self.mix_prob}, switch_prob={self.switch_prob}, "
+            f"mode={self.mode!r}, correct_lam={self.correct_lam}, label_smoothing={self.label_smoothing}, "
+            f"num_classes={self.num_classes})"
+        )
+
+    def _draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` lambdas (float64, 1 where unmixed) and CutMix flags, as the reference samples them."""
+        lam = np.ones(n)
+        use_cutmix = np.zeros(n, dtype=bool)
+        if not self.mixup_enabled:
+            return lam, use_cutmix
+        if self.mixup_alpha > 0 and self.cutmix_alpha > 0:
+            use_cutmix = rng.random(n) < self.switch_prob
+            lam_mix = np.where(
+                use_cutmix,
+                rng.beta(self.cutmix_alpha, self.cutmix_alpha, n),
+                rng.beta(self.mixup_alpha, self.mixup_alpha, n),
+            )
+        elif self.mixup_alpha > 0:
+            lam_mix = rng.beta(self.mixup_alpha, self.mixup_alpha, n)
+        else:
+            use_cutmix = np.ones(n, dtype=bool)
+            lam_mix = rng.beta(self.cutmix_alpha, self.cutmix_alpha, n)
+        active = (rng.random(n) < self.mix_prob) & (lam_mix < 1.0)
+        return np.where(active, lam_mix, 1.0), use_cutmix & active
+
+    def sample_params(
+        self,
+        batch_size: int,
+        img_shape: Sequence[int],
+        device: torch.device | str | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> MixupParams:
+        """Draw the parameters of one call for a batch of ``batch_size`` images shaped ``img_shape``.
+
+        Args:
+            batch_size: input batch size; must be even.
+            img_shape: a shape ending with ``(H, W)`` (the batch's shape is fine).
+            device: where the returned tensors live (default CPU).
+            rng: NumPy generator (default :func:`pixelpipe.rng.get_rng`).
+
+        Raises:
+            ConfigError: ``batch_size`` is odd or below 2.
+        """
+        b = int(batch_size)
+        if b < 2 or b % 2:
+            raise ConfigError(
+                f"Mixup (mode={self.mode!r}) needs an even batch size >= 2 to pair samples, got "
+                f"batch_size={b}. Drop the last incomplete batch (DataLoader drop_last=True)."
+            )
+        rng = rng if rng is not None else get_rng()
+        n = {"batch": 1, "elem": b, "pair": b // 2, "half": b // 2}[self.mode]
+        lam, use_cutmix = self._draw(n, rng)
+        boxes = np.zeros((n, 4), dtype=np.int64)
+        if use_cutmix.any():
+            box, lam_cut = cutmix_bbox_and_lam(
+                img_shape, lam[use_cutmix], self.cutmix_minmax, self.correct_lam, rng=rng
+            )
+            boxes[use_cutmix] = np.stack(box, axis=1)
+            lam[use_cutmix] = lam_cut
+        if self.mode == "batch":
+            lam, use_cutmix, boxes = np.repeat(lam, b), np.repeat(use_cutmix, b), np.repeat(boxes, b, axis=0)
+        elif self.mode == "pair":
+            lam, use_cutmix = np.concatenate([lam, lam[::-1]]), np.concatenate([use_cutmix, use_cutmix[::-1]])
+            boxes = np.concatenate([boxes, boxes[::-1]])
+        partner = (b - 1) - np.arange(len(lam))
+        dev = torch.device(device) if device is not None else torch.device("cpu")
+        return MixupParams(
+            lam=torch.from_numpy(lam.astype(np.float32)).to(dev),
+            use_cutmix=torch.from_numpy(use_cutmix).to(dev),
+            boxes=torch.from_numpy(np.ascontiguousarray(boxes)).to(dev),
+            partner=torch.from_numpy(partner).to(dev),
+        )
+
+    def apply(self, x: torch.Tensor, params: MixupParams) -> torch.Tensor:
+        """Mix a batch with given parameters (no randomness): see :func:`mix_images`."""
+        return mix_images(x, params, inplace=self.inplace)
+
+    def mix_targets(self, target: torch.Tensor, params: MixupParams) -> torch.Tensor:
+        """Smoothed, mixed ``float32`` targets for ``params`` (one row per output sample)."""
+        return mixup_target(
+            target,
+            self.num_classes,
+            params.lam,
+            self.label_smoothing,
+            self.multi_label,
+            partner=params.partner,
+        )
+
+    def __call__(
+        self, x: torch.Tensor, target: torch.Tensor, *, rng: np.random.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mix ``x`` ``(B, C, H, W)`` and ``target`` ``(B,)``; returns ``(x_mixed, soft_targets)``.
+
+        ``x_mixed`` is a new tensor unless ``inplace``; in ``half`` mode both hold ``B / 2`` rows.
+        """
+        if not isinstance(x, torch.Tensor) or x.ndim < 3:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ConfigError(f"Mixup: x must be a tensor shaped (B, C, H, W), got {got}")
+        if len(target) != len(x):
+            raise ConfigError(f"Mixup: {len(target)} targets for a batch of {len(x)} images")
+        params = self.sample_params(len(x), x.shape, x.device, rng)
+        return self.apply(x, params), self.mix_targets(target, params)
+
+
+def _stack_images(images: Sequence[Any], where: str) -> torch.Tensor:
+    first = images[0]
+    if isinstance(first, np.ndarray):
+        if not all(isinstance(a, np.ndarray) for a in images):
+            raise ConfigError(f"FastCollateMixup: {where} mixes NumPy arrays and other types")
+        try:
+            t = torch.from_numpy(np.stack(images))
+        except ValueError as e:
+            raise ConfigError(f"FastCollateMixup: {where} images differ in shape ({e})") from None
+    elif isinstance(first, torch.Tensor):
+        try:
+            t = torch.stack(list(images))
+        except (RuntimeError, TypeError) as e:
+            raise ConfigError(f"FastCollateMixup: {where} images differ in shape or type ({e})") from None
+    else:
+        raise ConfigError(
+            f"FastCollateMixup: {where} images are {type(first).__name__}; expected uint8 tensors or NumPy "
+            "arrays shaped (C, H, W) (build the transform with use_prefetcher=True)"
+        )
+    if t.dtype != torch.uint8 or t.ndim != 4:
+        raise ConfigError(
+            f"FastCollateMixup: {where} images must be uint8 (C, H, W), got {t.dtype} {tuple(t.shape[1:])}"
+        )
+    return t
+
+
+class FastCollateMixup(Mixup):
+    """A collate function that stacks ``uint8`` samples and applies Mixup/CutMix on the way.
+
+    Takes the arguments of :class:`Mixup` (``inplace`` is ignored: the stacked batch is always a new
+    tensor). Samples are ``(image, target)`` pairs, images ``uint8`` tensors or NumPy arrays shaped
+    ``(C, H, W)``; blends are rounded half-to-even back to ``uint8``. With AugMix-style samples whose image
+    is a tuple of ``S`` views, every view of a sample gets the same mixing and the output is split-major
+    (row ``i + j * N`` is view ``j`` of sample ``i``), targets repeated ``S`` times.
+
+    Returns ``(images, targets)``: ``uint8`` ``(N, C, H, W)`` (``N = B``, or ``B / 2`` in ``half`` mode)
+    and ``float32`` ``(N, num_classes)``.
+
+    Example:
+        >>> collate = FastCollateMixup(cutmix_alpha=1.0, mode="half", num_classes=4)
+        >>> batch = [(np.full((3, 8, 8), 10 * i, np.uint8), i) for i in range(4)]
+        >>> x, y = collate(batch, rng=np.random.default_rng(0))
+        >>> x.dtype, tuple(x.shape), y.dtype, tuple(y.shape)
+        (torch.uint8, (2, 3, 8, 8), torch.float32, (2, 4))
+    """
+
+    def __call__(  # type: ignore[override]
+        self, batch: Sequence[tuple[Any, Any]], _: Any = None, *, rng: np.random.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if len(batch) == 0 or not isinstance(batch[0], (tuple, list)) or len(batch[0]) < 2:
+            raise ConfigError("FastCollateMixup: expected a non-empty list of (image, target) samples")
+        images = [s[0] for s in batch]
+        splits = isinstance(images[0], (tuple, list))
+        if splits:
+            num_splits = len(images[0])
+            if any(not isinstance(v, (tuple, list)) or len(v) != num_splits for v in images):
+                raise ConfigError(f"FastCollateMixup: every sample must have {num_splits} views")
+            views = [_stack_images([v[j] for v in images], f"view {j}:") for j in range(num_splits)]
+            x = torch.stack(views, dim=1)  # (B, S, C, H, W): the views of a sample mix together
+        else:
+            x = _stack_images(images, "batch:")
+        target = default_collate([s[1] for s in batch])
+        params = self.sample_params(len(batch), x.shape, "cpu", rng)
+        out = mix_images(x, params, inplace=True)
+        y = self.mix_targets(target, params)
+        if splits:
+            out = out.transpose(0, 1).reshape(-1, *out.shape[2:])
+            y = y.repeat(num_splits, 1)
+        return out, y
