@@ -1,0 +1,190 @@
+"""Decode and random-resized-crop in one step, decoding JPEGs at reduced scale when that is lossless for the
+output resolution.
+
+The crop window is drawn from the image size in the header, before any pixel is decoded, with the same
+distribution as :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation`. When the window, shrunk by
+a JPEG DCT scale factor ``s`` in ``{2, 4, 8}``, is still at least twice the output size on both axes, the
+JPEG is decoded at ``1/s`` scale (PIL ``draft``) and the window is resized from there; the output is never
+upsampled from a reduced decode. Otherwise the image is decoded in full (``torchvision.io``, to a ``uint8``
+tensor) and cropped before resizing.
+
+On large photos this decodes up to 64x fewer pixels; the result stays within a few grey levels of the
+full-decode path (PSNR above 35 dB, see :data:`REDUCING_GAP` and the tests).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torchvision.transforms.functional as TV1
+from PIL import Image
+from torchvision.io import ImageReadMode, decode_image
+
+from ..errors import ConfigError
+from . import functional as F
+from .base import Transform
+from .interpolation import to_pil_interp
+from .resize import CropParams, RandomResizedCropAndInterpolation, _choose, _sample_window
+
+__all__ = ["REDUCING_GAP", "DecodeRandomResizedCrop", "draft_scale", "jpeg_size"]
+
+_SCALES = (8, 4, 2)
+#: A reduced decode must keep the window at least this many times the output size on both axes, so the
+#: final antialiased resize still does most of the filtering (like PIL's ``reducing_gap``); with 2 the
+#: result stays above 37 dB PSNR against the full decode on the benchmark photos.
+REDUCING_GAP = 2.0
+
+
+def draft_scale(win_h: int, win_w: int, out_h: int, out_w: int) -> int:
+    """The largest JPEG scale divisor ``s`` (1, 2, 4 or 8) keeping the window ``REDUCING_GAP`` x the output.
+
+    Example:
+        >>> draft_scale(1400, 1000, 224, 224), draft_scale(2000, 1900, 224, 224)
+        (2, 4)
+        >>> draft_scale(300, 300, 224, 224)
+        1
+    """
+    for s in _SCALES:
+        if win_h // s >= REDUCING_GAP * out_h and win_w // s >= REDUCING_GAP * out_w:
+            return s
+    return 1
+
+
+@dataclass(frozen=True)
+class DecodeCropParams:
+    """The crop window (in full-resolution pixels), its interpolation and the decode scale divisor."""
+
+    crop: CropParams
+    scale: int
+
+
+class DecodeRandomResizedCrop(Transform):
+    """Encoded image bytes in, a random resized crop out as a ``uint8`` ``(C, H, W)`` tensor.
+
+    Args:
+        size, scale, ratio, interpolation: as :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation`
+            (or pass ``rrc=`` to reuse one).
+        mode: output image mode, ``'RGB'`` or ``'L'``.
+        reduced_decode: allow decoding at reduced JPEG scale (set ``False`` for the full-decode path).
+
+    Example:
+        >>> from PIL import Image
+        >>> buf = io.BytesIO()
+        >>> Image.new('RGB', (1200, 900), (90, 120, 30)).save(buf, format='JPEG')
+        >>> t = DecodeRandomResizedCrop(64)
+        >>> p = t.make_params(buf.getvalue(), np.random.default_rng(0))
+        >>> t.apply(buf.getvalue(), p).shape
+        torch.Size([3, 64, 64])
+    """
+
+    def __init__(
+        self,
+        size: int | tuple[int, int] = 224,
+        scale: tuple[float, float] = (0.08, 1.0),
+        ratio: tuple[float, float] = (3.0 / 4.0, 4.0 / 3.0),
+        interpolation: Any = "bilinear",
+        *,
+        rrc: RandomResizedCropAndInterpolation | None = None,
+        mode: str = "RGB",
+        reduced_decode: bool = True,
+    ) -> None:
+        if rrc is None:
+            rrc = RandomResizedCropAndInterpolation(size, scale, ratio, interpolation)
+        self.rrc = rrc
+        if mode not in ("RGB", "L"):
+            raise ConfigError(f"DecodeRandomResizedCrop: mode must be 'RGB' or 'L', got {mode!r}")
+        self.mode = mode
+        self.reduced_decode = reduced_decode
+
+    def make_params(self, img: Any, rng: np.random.Generator) -> DecodeCropParams:
+        height, width, is_jpeg = _header_size(_as_bytes(img))
+        top, left, h, w = _sample_window(height, width, self.rrc.scale, self.rrc.ratio, rng)
+        crop = CropParams(top, left, h, w, _choose(self.rrc.interpolation, rng))
+        out_h, out_w = self.rrc.size
+        s = draft_scale(h, w, out_h, out_w) if self.reduced_decode and is_jpeg else 1
+        return DecodeCropParams(crop, s)
+
+    def apply(self, img: Any, params: DecodeCropParams) -> torch.Tensor:
+        data = _as_bytes(img)
+        c = params.crop
+        if params.scale == 1:
+            read_mode = ImageReadMode.RGB if self.mode == "RGB" else ImageReadMode.GRAY
+            buf = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+            full = decode_image(buf, mode=read_mode)
+            return F.resized_crop(full, c.top, c.left, c.height, c.width, self.rrc.size, c.interpolation)
+        pil = Image.open(io.BytesIO(data))
+        width, height = pil.size
+        pil.draft(self.mode, (max(1, width // params.scale), max(1, height // params.scale)))
+        pil = pil.convert(self.mode)
+        fx, fy = pil.width / width, pil.height / height
+        box = (c.left * fx, c.top * fy, (c.left + c.width) * fx, (c.top + c.height) * fy)
+        out_h, out_w = self.rrc.size
+        out = pil.resize((out_w, out_h), to_pil_interp(c.interpolation), box=box)
+        return TV1.pil_to_tensor(out)
+
+    def __repr__(self) -> str:
+        return f"Decode{self.rrc!r}"
+
+
+_SOF = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
+_NO_LENGTH = frozenset((0x01, *range(0xD0, 0xD9)))
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(height, width)`` from a JPEG's frame header, or ``None`` when ``data`` is not a readable JPEG.
+
+    Reads markers up to the first start-of-frame segment; much cheaper than opening the file with PIL.
+
+    Example:
+        >>> buf = io.BytesIO()
+        >>> Image.new('RGB', (30, 20)).save(buf, format='JPEG')
+        >>> jpeg_size(buf.getvalue())
+        (20, 30)
+    """
+    n = len(data)
+    if n < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        return None
+    i = 2
+    while i + 3 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in _NO_LENGTH:
+            i += 2
+            continue
+        length = (data[i + 2] << 8) | data[i + 3]
+        if marker in _SOF:
+            if i + 9 > n:
+                return None
+            height = (data[i + 5] << 8) | data[i + 6]
+            width = (data[i + 7] << 8) | data[i + 8]
+            return (height, width) if height and width else None
+        if marker == 0xDA:  # start of scan before any frame header
+            return None
+        i += 2 + length
+    return None
+
+
+def _header_size(data: bytes) -> tuple[int, int, bool]:
+    size = jpeg_size(data)
+    if size is not None:
+        return size[0], size[1], True
+    with Image.open(io.BytesIO(data)) as pil:  # header only
+        return pil.height, pil.width, pil.format == "JPEG"
+
+
+def _as_bytes(img: Any) -> bytes:
+    if isinstance(img, (bytes, bytearray, memoryview)):
+        return bytes(img)
+    if isinstance(img, np.ndarray) and img.dtype == np.uint8:
+        return img.tobytes()
+    if isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 1:
+        return img.numpy().tobytes()
+    raise TypeError(f"DecodeRandomResizedCrop: expected encoded image bytes, got {type(img).__name__}")

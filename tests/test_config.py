@@ -1,0 +1,89 @@
+"""resolve_data_config / resolve_model_data_config against REFERENCE §10.2 (and the reference itself)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import ClassVar
+
+import pytest
+
+from pixelpipe.config import resolve_data_config, resolve_model_data_config
+from pixelpipe.errors import ConfigError
+
+
+class _Model:
+    pretrained_cfg: ClassVar[dict] = {
+        "input_size": (3, 288, 288),
+        "test_input_size": (3, 320, 320),
+        "interpolation": "bilinear",
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),
+        "crop_pct": 0.95,
+        "test_crop_pct": 1.0,
+        "crop_mode": "squash",
+    }
+
+
+CASES = [
+    dict(args={"img_size": 256}),
+    dict(args={"input_size": (3, 192, 160), "mean": (0.4,), "std": (0.2,)}),
+    dict(args={"in_chans": 1, "img_size": 64, "mean": [0.5], "std": [0.25]}),
+    dict(args={"chans": 4}, pretrained_cfg={"crop_pct": 0.9}),
+    dict(model=_Model()),
+    dict(model=_Model(), use_test_size=True),
+    dict(model=_Model(), args={"crop_pct": 0.8, "interpolation": "bicubic", "crop_mode": None}),
+    dict(pretrained_cfg={"input_size": (3, 384, 384), "mean": None}, args={"img_size": None}),
+]
+
+
+@pytest.mark.parametrize("kw", CASES)
+def test_matches_reference(kw):
+    timm_config = pytest.importorskip("timm.data.config")
+    assert resolve_data_config(**kw) == timm_config.resolve_data_config(**kw)
+
+
+def test_documented_example():
+    assert resolve_data_config({"img_size": 256}) == {
+        "input_size": (3, 256, 256),
+        "interpolation": "bicubic",
+        "mean": (0.485, 0.456, 0.406),
+        "std": (0.229, 0.224, 0.225),
+        "crop_pct": 0.875,
+        "crop_mode": "center",
+    }
+
+
+def test_empty_args_give_defaults_instead_of_failing():
+    cfg = resolve_data_config({})
+    assert cfg == resolve_data_config()
+    assert cfg["input_size"] == (3, 224, 224) and cfg["interpolation"] == "bicubic"
+
+
+def test_namespace_args_and_model_first():
+    ns = argparse.Namespace(img_size=128, crop_pct=None, mean=None)
+    assert resolve_data_config(ns)["input_size"] == (3, 128, 128)
+    cfg = resolve_model_data_config(_Model(), use_test_size=True)
+    assert cfg["input_size"] == (3, 320, 320) and cfg["crop_pct"] == 1.0 and cfg["crop_mode"] == "squash"
+
+
+def test_caller_dicts_not_mutated():
+    args = {"img_size": 100}
+    pre = dict(_Model.pretrained_cfg)
+    resolve_data_config(args, pretrained_cfg=pre)
+    assert args == {"img_size": 100} and pre == _Model.pretrained_cfg
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ({"input_size": (224, 224)}, "input_size"),
+        ({"img_size": (224, 224)}, "img_size"),
+        ({"mean": (0.1, 0.2)}, "mean"),
+        ({"in_chans": 1, "std": (0.1, 0.2, 0.3)}, "std"),
+    ],
+)
+def test_invalid_values_raise_config_error(args, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_data_config(args)
+    with pytest.raises(ValueError):
+        resolve_data_config(args)
