@@ -14,15 +14,11 @@ import os
 from typing import Any
 
 from ..errors import ConfigError, DatasetNotFoundError, UnknownReaderError
+from ..readers.splits import EVAL_SPLITS, TRAIN_SPLITS, split_candidates
 from .image_dataset import ImageDataset
 
 __all__ = ["EVAL_SPLITS", "TORCH_DATASETS", "TRAIN_SPLITS", "create_dataset", "find_split_root"]
 
-TRAIN_SPLITS: tuple[str, ...] = ("train", "training")
-"""Split names meaning "training", tried in this order by :func:`find_split_root`."""
-
-EVAL_SPLITS: tuple[str, ...] = ("val", "valid", "validation", "eval", "evaluation")
-"""Split names meaning "evaluation", tried in this order by :func:`find_split_root`."""
 
 # torchvision datasets with a boolean ``train`` argument, by pixelpipe name -> torchvision class name
 _TORCH_TRAIN_FLAG = {
@@ -45,6 +41,7 @@ TORCH_DATASETS: tuple[str, ...] = (
 """Names accepted after ``torch/``."""
 
 _PREFIXES = ("torch", "hfds", "hfids", "wds", "tfds")
+_TAR_READER_OPTIONS = ("cache_tarfiles", "cache_tarinfo", "input_key")
 
 
 def find_split_root(root: str | os.PathLike[str], split: str) -> str:
@@ -64,12 +61,7 @@ def find_split_root(root: str | os.PathLike[str], split: str) -> str:
         True
     """
     root = os.fspath(root)
-    name = split.split("[")[0]
-    direct = os.path.join(root, name)
-    if os.path.exists(direct):
-        return direct
-    synonyms = TRAIN_SPLITS if name in TRAIN_SPLITS else EVAL_SPLITS if name in EVAL_SPLITS else ()
-    for candidate in synonyms:
+    for candidate in split_candidates(split):
         path = os.path.join(root, candidate)
         if os.path.exists(path):
             return path
@@ -240,6 +232,12 @@ def create_dataset(
     path = _require_root(root, "a folder / tar dataset")
     if search_split and os.path.isdir(path):
         path = find_split_root(path, split)
+    elif search_split and not reader_name and os.path.isfile(path) and path.lower().endswith(".tar"):
+        # One archive holding split folders (imagenette2/train/..., imagenette2/val/...): keep the split.
+        from ..readers.factory import create_reader
+
+        tar_opts = {k: kwargs.pop(k) for k in _TAR_READER_OPTIONS if k in kwargs}
+        reader_name = create_reader("", root=path, class_map=class_map, tar_split=split, **tar_opts)
     return ImageDataset(
         path,
         reader=reader_name,

@@ -67,7 +67,8 @@ def create_reader(
       :class:`ReaderImageFolder`, except a folder with ``.tar`` files at its top level and no image
       anywhere, which gives :class:`ReaderImageInTar` (the reference sends that "folder of tars" to the
       folder reader, which then finds nothing). ``split`` is not used here (``create_dataset`` resolves
-      split sub-folders).
+      split sub-folders); ``tar_split='train'`` asks the tar reader to keep one split folder of an
+      archive (see :class:`ReaderImageInTar`'s ``split``).
     * ``hfds/<name>``, ``hfids/<name>``, ``wds/<name>``: Hugging Face datasets (map-style / iterable) and
       WebDataset shards, imported only when asked for; they need the ``pixelpipe[hf]`` /
       ``pixelpipe[wds]`` extras.
@@ -147,10 +148,13 @@ def create_reader(
         return _tar_reader(root, kwargs)
     if _holds_tars_only(root):
         return _tar_reader(root, kwargs)
+    kwargs.pop("tar_split", None)
     return ReaderImageFolder(root, **kwargs)
 
 
 def _tar_reader(root: str, kwargs: dict[str, Any]) -> ReaderImageInTar:
+    if "tar_split" in kwargs:
+        kwargs["split"] = kwargs.pop("tar_split")
     if "input_key" in kwargs:
         raise ConfigError(
             f"input_key={kwargs['input_key']!r} is not supported for tar archives ({root!r}); "

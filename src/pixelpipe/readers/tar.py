@@ -35,6 +35,7 @@ from .base import Reader
 from .class_map import load_class_map
 from .img_extensions import get_img_extensions
 from .index import SampleIndex, natural_key
+from .splits import split_candidates
 from .tar_cache import TAR_CACHE_SUFFIX, load_tar_cache, save_tar_cache
 
 __all__ = ["ReaderImageInTar"]
@@ -143,6 +144,10 @@ class ReaderImageInTar(Reader):
             workers open their own) instead of opening it for every sample.
         cache_tarinfo: read/write the scan as JSON beside the archives: ``True`` always, ``False`` never,
             ``None`` when the archives total more than 10 GiB.
+        split: keep only the members under a folder named after this split or a synonym of it
+            (``imagenette2/train/...`` for ``'train'``, ``.../val/...`` for ``'validation'``); ``None``
+            (the reference's behaviour) keeps every member. ``create_dataset`` passes its ``split`` here
+            for a ``.tar`` root, so train and validation images of one archive are never mixed.
 
     Attributes:
         root: as given.
@@ -151,6 +156,7 @@ class ReaderImageInTar(Reader):
         class_to_idx: same as ``class_name_to_idx`` (as in the folder reader).
         targets: ``int64`` NumPy array of targets.
         samples: a sequence of ``(member name, target)``.
+        split_folder: the folder name ``split`` matched, or ``None`` when every member was kept.
         num_skipped_members: members that were never read (links, devices, unsafe names, ...).
         skipped_members: up to 100 ``[archive, member, reason]`` rows describing them.
 
@@ -178,6 +184,7 @@ class ReaderImageInTar(Reader):
         class_map: object = "",
         cache_tarfiles: bool = True,
         cache_tarinfo: bool | None = None,
+        split: str | None = None,
     ) -> None:
         super().__init__()
         if root is None or not isinstance(root, (str, os.PathLike)):
@@ -205,6 +212,8 @@ class ReaderImageInTar(Reader):
                 ", ".join(f"{n} {r}" for r, n in reasons.most_common()),
                 skipped[0][1],
             )
+        self.split = split
+        self.split_folder: str | None = None
         self._build(trees, class_to_idx)
         self.class_to_idx = self.class_name_to_idx
         self.class_idx_to_name = {v: k for k, v in self.class_name_to_idx.items()}
@@ -253,9 +262,12 @@ class ReaderImageInTar(Reader):
         cols: dict[str, list[int]] = {"tar": [], "child": [], "offset": [], "size": []}
         self._children: list[str] = []
 
+        paths: list[str] = []  # folder path of each member, prefixed with its tar / child tar stem
+
         def add(members: list, path: str, tar_i: int, child_i: int) -> None:
             for name, offset, size in members:
                 names.append(name)
+                paths.append(posixpath.join(path, posixpath.dirname(name)))
                 labels.append(_leaf(path, posixpath.dirname(name)))
                 for key, v in zip(cols, (tar_i, child_i, offset, size)):
                     cols[key].append(v)
@@ -267,9 +279,11 @@ class ReaderImageInTar(Reader):
                 stem = posixpath.splitext(posixpath.basename(child["name"]))[0]
                 add(child["members"], posixpath.join(path, stem), tar_i, len(self._children) - 1)
             add(tree["members"], path, tar_i, -1)
+        in_split = self._select_split(paths)
         if class_to_idx is None:
-            class_to_idx = {c: i for i, c in enumerate(sorted(set(labels), key=natural_key))}
-        keep = [i for i, lb in enumerate(labels) if lb in class_to_idx]
+            labels_in_split = {lb for lb, ok in zip(labels, in_split) if ok}
+            class_to_idx = {c: i for i, c in enumerate(sorted(labels_in_split, key=natural_key))}
+        keep = [i for i, lb in enumerate(labels) if in_split[i] and lb in class_to_idx]
         keep.sort(key=lambda i: natural_key(names[i]))
         self.index = SampleIndex(
             [names[i] for i in keep],
@@ -277,6 +291,24 @@ class ReaderImageInTar(Reader):
             {k: np.asarray(v, dtype=np.int64)[keep] for k, v in cols.items()},
         )
         self.class_name_to_idx = class_to_idx
+
+    def _select_split(self, paths: list[str]) -> list[bool]:
+        """Which members belong to ``self.split``: those under the first split folder name found.
+
+        The candidates are the split name and its synonyms (``train``/``training``; ``val``, ``valid``,
+        ``validation``, ``eval``, ``evaluation``), matched against every folder component of the member
+        paths (tar stems included). Without a split, or when no candidate folder exists, every member is
+        kept, as the folder split search falls back to the root.
+        """
+        if not self.split:
+            return [True] * len(paths)
+        parts = [set(p.split("/")) for p in paths]
+        present = set().union(*parts) if parts else set()
+        for candidate in split_candidates(self.split):
+            if candidate in present:
+                self.split_folder = candidate
+                return [candidate in p for p in parts]
+        return [True] * len(paths)
 
     # ----------------------------------------------------------------------------------------- access
     @property
