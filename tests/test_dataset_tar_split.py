@@ -7,10 +7,9 @@ import tarfile
 
 import pytest
 
+from conftest import encode, make_image
 from pixelpipe import create_dataset
 from pixelpipe.readers import ReaderImageInTar
-
-from conftest import encode, make_image
 
 
 def _write(path, names):
