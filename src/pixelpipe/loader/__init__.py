@@ -1,1 +1,30 @@
-"""pixelpipe.loader."""
+"""Loading batches: ``uint8`` collate, device prefetch, samplers, per-sample seeding, ``create_loader``.
+
+The pieces of the reference's ``timm.data.loader`` and ``timm.data.distributed_sampler``, plus the
+seeding that makes a loader's output a function of one seed whatever the number of workers
+(:mod:`pixelpipe.loader.seeding`).
+"""
+
+from .collate import fast_collate
+from .factory import create_loader
+from .multi_epochs import MultiEpochsDataLoader, RepeatSampler
+from .prefetch import PrefetchLoader, adapt_to_chs, resolve_device
+from .samplers import OrderedDistributedSampler, RepeatAugSampler
+from .seeding import SampleKey, SeededCollate, SeededDataset, SeededSampler, worker_init
+
+__all__ = [
+    "MultiEpochsDataLoader",
+    "OrderedDistributedSampler",
+    "PrefetchLoader",
+    "RepeatAugSampler",
+    "RepeatSampler",
+    "SampleKey",
+    "SeededCollate",
+    "SeededDataset",
+    "SeededSampler",
+    "adapt_to_chs",
+    "create_loader",
+    "fast_collate",
+    "resolve_device",
+    "worker_init",
+]

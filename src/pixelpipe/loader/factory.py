@@ -1,0 +1,305 @@
+"""``create_loader``: transform, sampler, DataLoader and device prefetcher in one call.
+
+Follows the reference's ``create_loader`` (``timm.data.loader``, REFERENCE §9.3): same arguments and
+defaults (except ``device``), sets ``dataset.transform`` from :func:`~pixelpipe.transforms.create_transform`,
+drops the last partial batch in training, picks the distributed sampler, collates ``uint8`` with
+:func:`~pixelpipe.loader.fast_collate` and wraps the result in a :class:`~pixelpipe.loader.PrefetchLoader`
+that normalises (and, in training, erases) on the device.
+
+Differences from the reference:
+
+* ``num_workers=0`` works with the default ``persistent_workers=True`` (workers persist only when there are
+  workers);
+* ``device=None`` (default) is CUDA when available, else the CPU;
+* one random source: every sample gets its own generator keyed by ``(seed, epoch, index, copy)``
+  (:mod:`pixelpipe.loader.seeding`), so ``seed=`` (or ``pixelpipe.rng.manual_seed`` before the call)
+  gives the same batches with any ``num_workers``; shuffling comes from the same seed. A map-style
+  dataset is therefore wrapped: ``loader.dataset`` is a :class:`~pixelpipe.loader.SeededDataset` that
+  forwards attribute reads and writes (``transform``, ``filenames()``, ...) to your dataset, and
+  ``loader.sampler`` a :class:`~pixelpipe.loader.SeededSampler` (``set_epoch`` works as usual);
+* ``channels_last`` output option;
+* argument errors are :class:`~pixelpipe.errors.ConfigError` (the reference ``assert``\\ s); reference
+  arguments pixelpipe does not implement (TF preprocessing, scheduled resolution sampling) are accepted at
+  their defaults and rejected with a clear error otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, default_collate
+
+from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from ..errors import ConfigError
+from .collate import fast_collate
+from .multi_epochs import MultiEpochsDataLoader
+from .prefetch import PrefetchLoader, resolve_device
+from .samplers import OrderedDistributedSampler, RepeatAugSampler
+from .seeding import SeededCollate, SeededDataset, SeededSampler, check_worker_seeding, worker_init
+
+__all__ = ["create_loader"]
+
+# Reference-only arguments and their defaults: accepted at the default, rejected otherwise.
+_UNSUPPORTED = {
+    "tf_preprocessing": (False, "TF preprocessing needs TensorFlow and is out of scope"),
+    "input_size_choices": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "batch_size_choices": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "batch_choice_weights": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "batch_choice_seed": (0, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "batch_choice_schedule": ("constant", "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "batch_schedule_epochs": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "batch_schedule_spread": (0.65, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "batch_schedule_random_mix": (0.1, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+    "num_batches": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
+}
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"create_loader: {name} must be an int >= {minimum}, got {value!r}.")
+    return value
+
+
+def _check_unsupported(kwargs: dict[str, Any]) -> None:
+    for name, value in kwargs.items():
+        if name not in _UNSUPPORTED:
+            raise ConfigError(
+                f"create_loader() got an unexpected keyword argument {name!r}; reference-only arguments "
+                f"accepted at their defaults: {sorted(_UNSUPPORTED)}."
+            )
+        default, why = _UNSUPPORTED[name]
+        if value != default:
+            raise ConfigError(
+                f"create_loader: {name}={value!r} is not supported ({why}); leave it at {default!r}."
+            )
+
+
+def _channels(input_size: Any, mean: Any) -> int:
+    if isinstance(input_size, (tuple, list)) and len(input_size) == 3:
+        return int(input_size[0])
+    return len(mean) if isinstance(mean, (tuple, list)) else 3
+
+
+def _make_sampler(
+    dataset: Any, *, is_training: bool, distributed: bool, num_aug_repeats: int, seed: int | None
+) -> Any:
+    if not distributed:
+        if num_aug_repeats:
+            raise ConfigError(
+                "create_loader: num_aug_repeats > 0 (repeated augmentation) needs distributed=True and a "
+                "map-style dataset."
+            )
+        return None
+    shared_seed = 0 if seed is None else seed  # the order must agree on every rank
+    if not is_training:
+        return OrderedDistributedSampler(dataset)
+    if num_aug_repeats:
+        return RepeatAugSampler(dataset, num_repeats=num_aug_repeats, seed=shared_seed)
+    return DistributedSampler(dataset, seed=shared_seed)
+
+
+def create_loader(
+    dataset: Any,
+    input_size: int | Sequence[int],
+    batch_size: int,
+    is_training: bool = False,
+    no_aug: bool = False,
+    re_prob: float = 0.0,
+    re_mode: str = "const",
+    re_count: int = 1,
+    re_split: bool = False,
+    train_crop_mode: str | None = None,
+    scale: Sequence[float] | None = None,
+    ratio: Sequence[float] | None = None,
+    hflip: float = 0.5,
+    vflip: float = 0.0,
+    color_jitter: float | Sequence[float] = 0.4,
+    color_jitter_prob: float | None = None,
+    grayscale_prob: float = 0.0,
+    gaussian_blur_prob: float = 0.0,
+    auto_augment: str | None = None,
+    num_aug_repeats: int = 0,
+    num_aug_splits: int = 0,
+    interpolation: str = "bilinear",
+    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    num_workers: int = 1,
+    distributed: bool = False,
+    crop_pct: float | None = None,
+    crop_mode: str | None = None,
+    crop_border_pixels: int | None = None,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
+    pin_memory: bool = False,
+    fp16: bool = False,
+    img_dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+    use_prefetcher: bool = True,
+    use_multi_epochs_loader: bool = False,
+    persistent_workers: bool = True,
+    worker_seeding: str | Callable[[Any], int] = "all",
+    channels_last: bool = False,
+    seed: int | None = None,
+    **reference_only: Any,
+) -> PrefetchLoader | DataLoader:
+    """Build the loader for ``dataset``: transform, sampler, collate, workers and device prefetch.
+
+    ``dataset.transform`` is replaced by ``create_transform(input_size, is_training, ...)`` built from
+    the augmentation arguments (as the reference does). With ``use_prefetcher`` (default) the transform
+    stops at ``uint8`` images, batches are collated with :func:`fast_collate` and a
+    :class:`PrefetchLoader` moves them to ``device``, normalises them with ``mean``/``std`` and, when
+    training with ``re_prob > 0``, erases there; without it the transform normalises and erases per image.
+
+    Args:
+        dataset: a map-style dataset with a ``transform`` attribute (``ImageDataset``, ``AugMixDataset``),
+            or an iterable dataset.
+        input_size: ``(C, H, W)``, ``(H, W)`` or one side.
+        batch_size: samples per batch (per rank).
+        is_training: training transforms, shuffling, ``drop_last``.
+        no_aug: training without augmentation (and without erasing).
+        re_prob, re_mode, re_count: random erasing probability, fill mode and maximum box count.
+        re_split: never erase the first (clean) split: ``num_aug_splits`` splits, or halves.
+        train_crop_mode, scale, ratio, hflip, vflip, color_jitter, color_jitter_prob, grayscale_prob,
+            gaussian_blur_prob, auto_augment, interpolation, crop_pct, crop_mode, crop_border_pixels:
+            passed to ``create_transform``.
+        num_aug_repeats: repeated augmentation (:class:`RepeatAugSampler`), distributed training only.
+        num_aug_splits: AugMix splits (``dataset`` must be an ``AugMixDataset``); batches come split-major.
+        mean, std: normalisation statistics in ``[0, 1]`` units.
+        num_workers: DataLoader worker processes (0: load in this process).
+        distributed: shard across ``torch.distributed`` ranks.
+        collate_fn: replaces the default (``fast_collate`` with the prefetcher, else ``default_collate``).
+        pin_memory: pin host batches (helps CUDA copies overlap).
+        fp16: deprecated alias for ``img_dtype=torch.float16``.
+        img_dtype: floating dtype of the device batch.
+        device: device of the batches; ``None`` is CUDA when available, else the CPU.
+        use_prefetcher: collate ``uint8`` and normalise on the device (see above).
+        use_multi_epochs_loader: keep one DataLoader iterator across epochs (:class:`MultiEpochsDataLoader`).
+        persistent_workers: keep workers between epochs (only when ``num_workers > 0``).
+        worker_seeding: ``'all'``, ``'part'`` or ``callable(worker_info) -> int``
+            (see :func:`~pixelpipe.loader.seeding.worker_init`).
+        channels_last: prefetched batches in ``torch.channels_last`` memory format.
+        seed: the loader's one seed (shuffle, every sample's augmentation, erasing, collate-time mixing);
+            ``None`` draws it from :func:`pixelpipe.rng.get_rng` (set by ``pixelpipe.rng.manual_seed``).
+        **reference_only: ``tf_preprocessing`` and the scheduled-resolution arguments of the reference,
+            accepted only at their default values.
+
+    Returns:
+        A :class:`PrefetchLoader` (``use_prefetcher``) or the ``DataLoader``.
+
+    Raises:
+        ConfigError: an invalid or unsupported argument.
+
+    Example:
+        >>> import torch
+        >>> class Solid(torch.utils.data.Dataset):
+        ...     transform = None
+        ...     def __len__(self):
+        ...         return 4
+        ...     def __getitem__(self, i):
+        ...         img = torch.full((3, 12, 10), 64 * i, dtype=torch.uint8)
+        ...         return self.transform(img), i
+        >>> loader = create_loader(Solid(), (3, 8, 8), batch_size=2, num_workers=0, device="cpu",
+        ...                        mean=(0.0,) * 3, std=(1.0,) * 3, seed=0)
+        >>> [(tuple(x.shape), x.dtype, y.tolist()) for x, y in loader]
+        [((2, 3, 8, 8), torch.float32, [0, 1]), ((2, 3, 8, 8), torch.float32, [2, 3])]
+        >>> float(next(iter(loader))[0][1].max())  # 64 / 255, normalised by the prefetcher
+        0.2509...
+    """
+    _check_unsupported(reference_only)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    num_workers = _check_int("num_workers", num_workers, 0)
+    num_aug_splits = _check_int("num_aug_splits", num_aug_splits, 0)
+    repeats_ok = isinstance(num_aug_repeats, (int, float)) and not isinstance(num_aug_repeats, bool)
+    if not repeats_ok or num_aug_repeats < 0:
+        raise ConfigError(f"create_loader: num_aug_repeats must be >= 0, got {num_aug_repeats!r}.")
+    check_worker_seeding(worker_seeding)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ConfigError(f"create_loader: seed must be an int or None, got {seed!r}.")
+    if not hasattr(dataset, "transform"):
+        raise ConfigError(
+            f"create_loader: the dataset ({type(dataset).__name__}) has no 'transform' attribute to set."
+        )
+    device = resolve_device(device)
+
+    from ..transforms import create_transform  # lazy: the loader module imports without transforms
+
+    re_num_splits = (num_aug_splits or 2) if re_split else 0
+    dataset.transform = create_transform(
+        input_size,
+        is_training=is_training,
+        no_aug=no_aug,
+        train_crop_mode=train_crop_mode,
+        scale=scale,
+        ratio=ratio,
+        hflip=hflip,
+        vflip=vflip,
+        color_jitter=color_jitter,
+        color_jitter_prob=color_jitter_prob,
+        grayscale_prob=grayscale_prob,
+        gaussian_blur_prob=gaussian_blur_prob,
+        auto_augment=auto_augment,
+        interpolation=interpolation,
+        mean=mean,
+        std=std,
+        crop_pct=crop_pct,
+        crop_mode=crop_mode,
+        crop_border_pixels=crop_border_pixels,
+        re_prob=re_prob,
+        re_mode=re_mode,
+        re_count=re_count,
+        re_num_splits=re_num_splits,
+        use_prefetcher=use_prefetcher,
+        separate=num_aug_splits > 0,
+    )
+
+    if collate_fn is None:
+        collate_fn = fast_collate if use_prefetcher else default_collate
+
+    loader_kwargs: dict[str, Any] = {
+        "num_workers": num_workers,
+        "pin_memory": pin_memory,
+        "worker_init_fn": partial(worker_init, worker_seeding=worker_seeding),
+        "persistent_workers": bool(persistent_workers) and num_workers > 0,
+        "batch_size": batch_size,
+        "drop_last": is_training,
+    }
+    if isinstance(dataset, IterableDataset):
+        if num_aug_repeats:
+            raise ConfigError("create_loader: num_aug_repeats > 0 needs a map-style dataset.")
+        set_loader_cfg = getattr(dataset, "set_loader_cfg", None)
+        if set_loader_cfg is not None:
+            set_loader_cfg(num_workers=num_workers)
+        loader_dataset: Any = dataset
+        loader_kwargs.update(collate_fn=collate_fn)
+    else:
+        inner = _make_sampler(
+            dataset,
+            is_training=is_training,
+            distributed=distributed,
+            num_aug_repeats=num_aug_repeats,
+            seed=seed,
+        )
+        sampler = SeededSampler(dataset, inner, shuffle=inner is None and is_training, seed=seed)
+        loader_dataset = SeededDataset(dataset)
+        loader_kwargs.update(sampler=sampler, collate_fn=SeededCollate(collate_fn))
+
+    loader_class = MultiEpochsDataLoader if use_multi_epochs_loader else DataLoader
+    loader = loader_class(loader_dataset, **loader_kwargs)
+    if not use_prefetcher:
+        return loader
+    return PrefetchLoader(
+        loader,
+        mean=mean,
+        std=std,
+        channels=_channels(input_size, mean),
+        device=device,
+        img_dtype=img_dtype,
+        fp16=fp16,
+        re_prob=re_prob if is_training and not no_aug else 0.0,
+        re_mode=re_mode,
+        re_count=re_count,
+        re_num_splits=re_num_splits,
+        channels_last=channels_last,
+    )
