@@ -58,10 +58,9 @@ def _ours_runner(cfg: dict, path: str = "tensor") -> Callable[[bytes], object]:
     Eval: ``torchvision.io`` decode, then ``create_transform``. Train: the random resized crop is decided
     from the JPEG header and decoded at reduced DCT scale where that keeps the output resolution
     (:class:`~pixelpipe.transforms.DecodeRandomResizedCrop`), then the rest of ``create_transform``'s stages.
-    ``path='tensor'``: every stage on tensors; ``path='hybrid'``: the augmentation stage on a PIL image
-    (one conversion each way).
+    ``path='tensor'``: every stage on tensors; ``path='hybrid'``: the crop is resized on tensors and handed
+    over as a PIL image, the flip and augmentation stage run on PIL, one conversion back at the end.
     """
-    from PIL import Image
     from torchvision.io import ImageReadMode, decode_jpeg
 
     from pixelpipe.rng import get_rng
@@ -77,17 +76,20 @@ def _ours_runner(cfg: dict, path: str = "tensor") -> Callable[[bytes], object]:
 
         return run_eval
     primary, secondary, final = create_transform(224, use_prefetcher=True, separate=True, **cfg)
-    first = Compose([DecodeRandomResizedCrop(rrc=primary[0]), *primary.transforms[1:]])
     if path == "tensor":
+        first = Compose([DecodeRandomResizedCrop(rrc=primary[0]), *primary.transforms[1:]])
         rest = Compose([*secondary.transforms, *final.transforms])
         return lambda data: rest(first(data, rng=rng), rng=rng)
-
-    def run_hybrid(data: bytes):
-        x = first(data, rng=rng)
-        x = Image.fromarray(x.permute(1, 2, 0).contiguous().numpy())
-        return final(secondary(x, rng=rng), rng=rng)
-
-    return run_hybrid
+    # decode + crop + resize to a PIL image in one step, flip and augment on PIL, convert once at the end
+    pipe = Compose(
+        [
+            DecodeRandomResizedCrop(rrc=primary[0], output="pil"),
+            *primary.transforms[1:],
+            *secondary.transforms,
+            *final.transforms,
+        ]
+    )
+    return lambda data: pipe(data, rng=rng)
 
 
 CLOCK = time.process_time  # CPU time of this process: robust on a shared machine (1 thread, so ~ wall time)

@@ -302,3 +302,37 @@ def test_bad_name_lists_valid_names():
 def test_bad_arguments_raise_config_error(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         AugmentOp("Rotate", **kwargs)
+
+
+def _edge_images(mode: str) -> list[Image.Image]:
+    rng = np.random.default_rng(7)
+    shape = (45, 61) if mode == "L" else (45, 61, 3)
+    arrays = [
+        rng.integers(0, 256, shape, dtype=np.uint8),
+        rng.integers(90, 140, shape, dtype=np.uint8),  # narrow range: autocontrast stretches
+        np.full(shape, 77, dtype=np.uint8),  # flat: identity tables
+        np.where(rng.random(shape) < 0.5, 10, 200).astype(np.uint8),  # two values
+        np.where(rng.random(shape) < 0.999, 3, 250).astype(np.uint8),  # one dominant value
+    ]
+    return [Image.fromarray(a, mode) for a in arrays]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_fast_pil_ops_equal_pillow(mode):
+    from PIL import ImageEnhance, ImageOps
+
+    for img in _edge_images(mode):
+        pairs = [
+            (FP.auto_contrast(img), ImageOps.autocontrast(img)),
+            (FP.equalize(img), ImageOps.equalize(img)),
+            (FP.invert(img), ImageOps.invert(img)),
+        ]
+        for f in (0.0, 0.1, 0.37, 1.0, 1.3, 1.9):
+            pairs += [
+                (FP.brightness(img, f), ImageEnhance.Brightness(img).enhance(f)),
+                (FP.contrast(img, f), ImageEnhance.Contrast(img).enhance(f)),
+                (FP.color(img, f), ImageEnhance.Color(img).enhance(f)),
+            ]
+        for ours, ref in pairs:
+            assert ours.mode == ref.mode and ours.size == ref.size
+            assert np.array_equal(np.asarray(ours), np.asarray(ref))

@@ -193,14 +193,16 @@ class AugMixAugment(Transform):
             mixed = np.zeros(np.asarray(img).shape, dtype=np.float32)
         else:
             mixed = torch.zeros(img.shape, dtype=torch.float32)
+        scratch = np.empty(mixed.shape, dtype=np.float32) if is_pil else None
         for w, chain in zip(params.weights, params.chains, strict=True):
             aug = self._chain(img, chain)
-            if is_pil:
-                mixed += np.float32(w) * np.asarray(aug, dtype=np.float32)
+            if is_pil:  # mixed += float32(w) * float32(aug), without temporaries
+                np.multiply(np.asarray(aug), np.float32(w), out=scratch, dtype=np.float32)
+                mixed += scratch
             else:
                 mixed += w * aug.to(torch.float32)
         if is_pil:
-            mixed_img = Image.fromarray(np.clip(mixed, 0.0, 255.0).astype(np.uint8))
+            mixed_img = Image.fromarray(np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8))
             if mixed_img.mode != img.mode:
                 mixed_img = mixed_img.convert(img.mode)
         else:

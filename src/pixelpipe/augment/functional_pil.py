@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
 __all__ = [
@@ -123,19 +124,65 @@ def translate_y_rel(img: Image.Image, pct: float, fill: Fill, resample: int) -> 
     return _affine(img, (1, 0, 0, 0, 1, pct * img.size[1]), fill, resample)
 
 
+_FAST_MODES = frozenset(("L", "RGB"))
+_RAMP = np.arange(256, dtype=np.int64)
+_RAMP_F = np.arange(256, dtype=np.float64)
+
+
+def _point(img: Image.Image, lut: list[int]) -> Image.Image:
+    """``img.point(lut)`` for an 8-bit L / RGB image and a list of ints in ``[0, 255]``.
+
+    Calls Pillow's core directly: ``Image.point`` would first re-round every table entry in Python.
+    """
+    return img._new(img.im.point(lut, None))
+
+
 def auto_contrast(img: Image.Image) -> Image.Image:
-    """Stretch each channel so its darkest value maps to 0 and its lightest to 255."""
-    return ImageOps.autocontrast(img)
+    """Stretch each channel so its darkest value maps to 0 and its lightest to 255.
+
+    Same table as ``ImageOps.autocontrast`` (no cutoff), built with NumPy in the same float64 arithmetic.
+    """
+    if img.mode not in _FAST_MODES:
+        return ImageOps.autocontrast(img)
+    hist = np.asarray(img.histogram(), dtype=np.int64).reshape(-1, 256)
+    parts = []
+    for h in hist:
+        nz = np.flatnonzero(h)
+        lo, hi = (int(nz[0]), int(nz[-1])) if nz.size else (0, 0)
+        if hi <= lo:
+            parts.append(_RAMP)
+            continue
+        scale = 255.0 / (hi - lo)
+        offset = -lo * scale
+        parts.append(np.clip((_RAMP_F * scale + offset).astype(np.int64), 0, 255))
+    return _point(img, np.concatenate(parts).tolist())
 
 
 def equalize(img: Image.Image) -> Image.Image:
-    """Equalise each channel's histogram (Pillow's ``ImageOps.equalize``)."""
-    return ImageOps.equalize(img)
+    """Equalise each channel's histogram (the table of Pillow's ``ImageOps.equalize``, in NumPy integers)."""
+    if img.mode not in _FAST_MODES:
+        return ImageOps.equalize(img)
+    hist = np.asarray(img.histogram(), dtype=np.int64).reshape(-1, 256)
+    parts = []
+    for h in hist:
+        nz = np.flatnonzero(h)
+        step = (int(h.sum()) - int(h[nz[-1]])) // 255 if nz.size > 1 else 0
+        if not step:
+            parts.append(_RAMP)
+            continue
+        before = np.cumsum(h) - h  # pixels below each value
+        parts.append((step // 2 + before) // step)
+    return _point(img, np.concatenate(parts).tolist())
+
+
+_INVERT = list(range(255, -1, -1))
 
 
 def invert(img: Image.Image) -> Image.Image:
     """``255 - x`` on every channel."""
-    return ImageOps.invert(img)
+    if img.mode not in _FAST_MODES:
+        return ImageOps.invert(img)
+    return _point(img, _INVERT * len(img.getbands()))
 
 
 @lru_cache(maxsize=1024)
@@ -159,8 +206,8 @@ def posterize(img: Image.Image, bits: int) -> Image.Image:
     bits = int(bits)
     if bits >= 8:
         return img
-    if img.mode in ("L", "RGB"):
-        return img.point(_lut("posterize", max(bits, 0), len(img.getbands())))
+    if img.mode in _FAST_MODES:
+        return _point(img, _lut("posterize", max(bits, 0), len(img.getbands())))
     if bits >= 1:
         return ImageOps.posterize(img, bits)
     return ImageOps.posterize(img, 1).point(lambda _: 0) if img.mode == "P" else img.point(lambda _: 0)
@@ -168,31 +215,52 @@ def posterize(img: Image.Image, bits: int) -> Image.Image:
 
 def solarize(img: Image.Image, threshold: int) -> Image.Image:
     """Invert every channel value ``>= threshold`` (256: unchanged; 0: full inversion)."""
-    if img.mode not in ("L", "RGB"):
+    if img.mode not in _FAST_MODES:
         return ImageOps.solarize(img, threshold)
-    return img.point(_lut("solarize", int(threshold), len(img.getbands())))
+    return _point(img, _lut("solarize", int(threshold), len(img.getbands())))
 
 
 def solarize_add(img: Image.Image, add: int) -> Image.Image:
     """Add ``add`` to channel values below 128, saturating at 255. Modes other than L / RGB are unchanged."""
-    if img.mode not in ("L", "RGB"):
+    if img.mode not in _FAST_MODES:
         return img
-    return img.point(_lut("solarize_add", int(add), len(img.getbands())))
+    return _point(img, _lut("solarize_add", int(add), len(img.getbands())))
+
+
+# The enhance ops below are ``Image.blend(degenerate, img, factor)`` with the degenerate image that
+# ``ImageEnhance`` would build, made directly (same pixels, fewer intermediate images).
 
 
 def color(img: Image.Image, factor: float) -> Image.Image:
     """Blend with the greyscale image: 0 grey, 1 unchanged, > 1 more saturated."""
-    return ImageEnhance.Color(img).enhance(factor)
+    if img.mode != "RGB":
+        return ImageEnhance.Color(img).enhance(factor)
+    return Image.blend(img.convert("L").convert("RGB"), img, factor)
 
 
 def contrast(img: Image.Image, factor: float) -> Image.Image:
     """Blend with the flat mean-luma image: 0 flat grey, 1 unchanged."""
-    return ImageEnhance.Contrast(img).enhance(factor)
+    if img.mode not in _FAST_MODES:
+        return ImageEnhance.Contrast(img).enhance(factor)
+    grey = img if img.mode == "L" else img.convert("L")
+    hist = np.asarray(grey.histogram(), dtype=np.int64)
+    # ImageStat's mean: an exact integer sum (float64 holds it exactly) over the pixel count
+    count = int(hist.sum())
+    mean = int((int(hist @ _RAMP) / count if count else 0) + 0.5)
+    degenerate = Image.new(img.mode, img.size, mean if img.mode == "L" else (mean,) * 3)
+    return Image.blend(degenerate, img, factor)
+
+
+@lru_cache(maxsize=16)
+def _black(mode: str, size: tuple[int, int]) -> Image.Image:
+    return Image.new(mode, size, 0)  # never modified: only read by Image.blend
 
 
 def brightness(img: Image.Image, factor: float) -> Image.Image:
     """Blend with black: 0 black, 1 unchanged."""
-    return ImageEnhance.Brightness(img).enhance(factor)
+    if img.mode not in _FAST_MODES:
+        return ImageEnhance.Brightness(img).enhance(factor)
+    return Image.blend(_black(img.mode, img.size), img, factor)
 
 
 def sharpness(img: Image.Image, factor: float) -> Image.Image:
