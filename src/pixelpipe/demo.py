@@ -125,15 +125,16 @@ def run_demo(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         is_training=True,
         auto_augment=args.aug,
+        scale=(0.35, 1.0),  # the shapes are small: the default 8% minimum crop often cuts them out
         re_prob=0.25,
         num_workers=args.workers,
         device=device,
     )
-    mixup = Mixup(mixup_alpha=0.2, cutmix_alpha=1.0, prob=0.5, label_smoothing=0.1, num_classes=num_classes)
+    mixup = Mixup(mixup_alpha=0.2, cutmix_alpha=1.0, prob=0.3, label_smoothing=0.1, num_classes=num_classes)
     model = SmallCNN(num_classes)
     steps = args.epochs * len(train_loader)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=max(steps, 1), pct_start=0.15)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=max(steps, 1), pct_start=0.2)
 
     seen, t_start = 0, time.perf_counter()
     for epoch in range(args.epochs):
@@ -148,7 +149,7 @@ def run_demo(args: argparse.Namespace) -> int:
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * x.shape[0]
+            total += float(loss.detach()) * x.shape[0]
             count += x.shape[0]
         seen += count
         rate = seen / (time.perf_counter() - t_start)

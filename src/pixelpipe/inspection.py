@@ -10,6 +10,13 @@ import numpy as np
 __all__ = ["run_inspect"]
 
 
+def _target(reader, index: int) -> int:
+    fobj, target = reader[index][:2]
+    if hasattr(fobj, "close"):
+        fobj.close()
+    return -1 if target is None else int(target)
+
+
 def run_inspect(args: argparse.Namespace) -> int:
     """Describe the dataset at ``args.data`` (see ``pixelpipe inspect --help``)."""
     from .datasets import create_dataset
@@ -19,7 +26,10 @@ def run_inspect(args: argparse.Namespace) -> int:
     reader = ds.reader
     print(f"reader: {type(reader).__name__} at {args.data}")
     print(f"samples: {len(ds)}")
-    targets = np.asarray(getattr(reader, "targets", [reader[i][1] for i in range(len(reader))]))
+    targets = getattr(reader, "targets", None)
+    if targets is None:
+        targets = [_target(reader, i) for i in range(len(reader))]
+    targets = np.asarray(targets)
     mapping = getattr(reader, "class_to_idx", None) or getattr(reader, "class_name_to_idx", None) or {}
     names = {v: k for k, v in mapping.items()}
     counts = Counter(int(t) for t in targets)
@@ -31,7 +41,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     for i in range(0, len(ds), step):
         try:
             fobj = reader[i][0]
-            data = fobj if isinstance(fobj, bytes) else fobj.read()
+            if isinstance(fobj, bytes):
+                data = fobj
+            else:
+                with fobj:
+                    data = fobj.read()
             sizes.append(decode_pil(data, None, filename=reader.filename(i), index=i).size)
         except OSError as e:
             bad.append((reader.filename(i), e))

@@ -56,11 +56,11 @@ def _background(rng: np.random.Generator, size: int) -> Image.Image:
     angle = rng.uniform(0, 2 * math.pi)
     ramp = np.cos(angle) * t[None, :] + np.sin(angle) * t[:, None]
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
-    noise = rng.normal(0.0, 0.12, size=(size // 8 + 1, size // 8 + 1)).astype(np.float32)
-    noise = np.kron(noise, np.ones((8, 8), np.float32))[:size, :size]
+    noise = rng.normal(0.0, 0.06, size=(size // 16 + 1, size // 16 + 1)).astype(np.float32)
+    noise = np.kron(noise, np.ones((16, 16), np.float32))[:size, :size]
     mix = np.clip(ramp + noise, 0.0, 1.0)[..., None]
     arr = lo[None, None, :] * (1 - mix) + hi[None, None, :] * mix
-    arr += rng.normal(0.0, 10.0, size=arr.shape)
+    arr += rng.normal(0.0, 6.0, size=arr.shape)
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
 
 
@@ -89,11 +89,11 @@ def render_shape(shape: str, rng: np.random.Generator, size: int = 128) -> Image
     """One RGB image of ``shape`` with random colour, scale, position and rotation."""
     img = _background(rng, size)
     draw = ImageDraw.Draw(img)
-    r = size * rng.uniform(0.18, 0.34)
+    r = size * rng.uniform(0.24, 0.38)
     cx = rng.uniform(r, size - r)
     cy = rng.uniform(r, size - r)
     colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-    outline = tuple(255 - c for c in colour)
+    outline = (0, 0, 0) if sum(colour) > 384 else (255, 255, 255)
     if shape == "circle":
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=colour, outline=outline, width=max(1, size // 64))
     else:

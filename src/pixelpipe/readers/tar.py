@@ -365,6 +365,12 @@ class ReaderImageInTar(Reader):
                 f.close()
         self._handles = {}
 
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: attributes or os may already be gone
+            pass
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_handles"] = {}
