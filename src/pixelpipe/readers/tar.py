@@ -366,7 +366,7 @@ class ReaderImageInTar(Reader):
         self._handles = {}
 
     def __del__(self) -> None:
-        try:
+        try:  # noqa: SIM105 - plain try: module globals (contextlib) may be gone at shutdown
             self.close()
         except Exception:  # interpreter shutdown: attributes or os may already be gone
             pass
