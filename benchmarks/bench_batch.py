@@ -4,7 +4,8 @@ Rows: ``Mixup`` (mixup 0.8 + CutMix 1.0, switch 0.5, the usual ImageNet recipe) 
 ``batch`` modes on a float batch, ``FastCollateMixup`` on a list of ``uint8`` samples, and batched random
 erasing when ``pixelpipe.transforms.erasing.RandomErasing`` exists. The reference mutates its input, so it
 gets a fresh copy of the batch before every timed call (the copy is not timed); pixelpipe is timed both
-returning a new tensor (default) and with ``inplace=True`` on a copy.
+returning a new tensor (default) and with ``inplace=True`` on a copy (what the loader's prefetcher does for
+erasing). CPU times are process CPU times; use ``--threads 1`` for stable numbers on a shared machine.
 
 Run ``python benchmarks/bench_batch.py`` (``--quick`` for a short smoke run); prints a Markdown table.
 """
@@ -27,21 +28,27 @@ RECIPE = dict(mixup_alpha=0.8, cutmix_alpha=1.0, switch_prob=0.5, label_smoothin
 
 
 def timed(fn: Callable[[Any], Any], setup: Callable[[], Any], repeats: int, device: torch.device) -> float:
-    """Median seconds of ``fn(setup())`` over ``repeats`` runs after one warm-up; setup is not timed."""
+    """Median seconds of ``fn(setup())`` over ``repeats`` runs after one warm-up; setup is not timed.
+
+    On CPU the clock is the process's CPU time (user + system, so page faults count), which other
+    processes on a shared machine disturb less than wall time; on CUDA it is wall time around syncs.
+    """
+    cuda = device.type == "cuda"
+    clock = time.perf_counter if cuda else time.process_time
 
     def sync() -> None:
-        if device.type == "cuda":
+        if cuda:
             torch.cuda.synchronize(device)
 
     times = []
     for k in range(repeats + 1):
         arg = setup()
         sync()
-        t0 = time.perf_counter()
+        t0 = clock()
         fn(arg)
         sync()
         if k:
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
     return statistics.median(times)
 
 
@@ -91,15 +98,16 @@ def bench_erasing(device: torch.device, b: int, size: int, repeats: int) -> list
     from timm.data.random_erasing import RandomErasing as RefErasing
 
     x = torch.randn(b, 3, size, size, generator=torch.Generator().manual_seed(1)).to(device)
-    kw = dict(probability=0.25, mode="pixel", max_count=1, device=str(device))
-    ref, ours = RefErasing(**kw), RandomErasing(**kw)
-    return [
-        (
-            "RandomErasing pixel p=0.25",
-            timed(ref, x.clone, repeats, device),
-            timed(ours, x.clone, repeats, device),
-        )
-    ]
+    rows = []
+    for mode in ("pixel", "const"):
+        kw = dict(probability=0.25, mode=mode, max_count=1, device=str(device))
+        ref, ours, ours_inplace = RefErasing(**kw), RandomErasing(**kw), RandomErasing(inplace=True, **kw)
+        t_ref = timed(ref, x.clone, repeats, device)
+        if mode == "pixel":  # the default returns a new batch: a full copy that the in-place reference skips
+            rows.append((f"RandomErasing {mode} p=0.25", t_ref, timed(ours, lambda: x, repeats, device)))
+        t_inp = timed(ours_inplace, x.clone, repeats, device)  # as the loader's prefetcher calls it
+        rows.append((f"RandomErasing {mode} p=0.25 (inplace)", t_ref, t_inp))
+    return rows
 
 
 def main() -> None:

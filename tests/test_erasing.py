@@ -183,3 +183,18 @@ def test_pixel_mode_masks_and_slices_erase_the_same_pixels():
     a = RandomErasing(**kw, paste="masks").apply(x, p)
     b = RandomErasing(**kw, paste="slices").apply(x, p)
     assert torch.equal(a == 9.0, b == 9.0)
+
+
+@pytest.mark.parametrize("mode", ["const", "rand", "pixel"])
+def test_copy_and_in_place_agree_on_large_and_strided_batches(mode):
+    """Large batches (fresh copies get huge-page advice), channels-last and sliced inputs."""
+    kw = dict(probability=0.5, mode=mode, max_count=2, device="cpu")
+    big = torch.randn(32, 3, 160, 160, generator=torch.Generator().manual_seed(7))  # 9.4 MiB
+    for x in (big, big.to(memory_format=torch.channels_last), big[3:30, :, 5:150, 1:]):
+        p = RandomErasing(**kw).make_params(x, np.random.default_rng(8))
+        copied = RandomErasing(**kw).apply(x, p)
+        y = x.clone()
+        assert RandomErasing(**kw, inplace=True).apply(y, p) is y
+        assert torch.equal(copied, y) and not torch.equal(copied, x)
+        if mode != "pixel":
+            assert torch.equal(RandomErasing(**kw, paste="masks").apply(x, p), copied)

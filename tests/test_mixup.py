@@ -290,3 +290,47 @@ def test_accelerator_code_path_on_cpu_tensors(monkeypatch, mode: str, dtype) -> 
     assert torch.equal(m.apply(x, p), host)
     inplace = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode=mode, inplace=True)
     assert torch.equal(inplace.apply(x.clone(), p), host)
+
+
+@pytest.mark.parametrize("mode", MIXUP_MODES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(C, H, W), (C, 37, 53), (2, C, 9, 11)])
+def test_cpu_row_path_is_bit_identical_to_batched_kernel(monkeypatch, mode: str, dtype, shape) -> None:
+    """Large float samples are mixed pair by pair on CPU; the result equals the batched kernel's exactly."""
+    import pixelpipe.batch.mixup as mixup_module
+
+    g = torch.Generator().manual_seed(12)
+    x = torch.randn(B, *shape, generator=g).to(dtype)
+    m = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode=mode)
+    m_inplace = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode=mode, inplace=True)
+    for seed in range(3):
+        p = m.sample_params(B, x.shape, rng=np.random.default_rng(seed))
+        monkeypatch.setattr(mixup_module, "_CPU_ROW_BYTES", 1 << 40)
+        batched = m.apply(x, p)
+        monkeypatch.setattr(mixup_module, "_CPU_ROW_BYTES", 0)
+        assert torch.equal(m.apply(x, p), batched)
+        xc = x.clone()
+        out = m_inplace.apply(xc, p)
+        assert out.data_ptr() == xc.data_ptr() and torch.equal(out, batched)
+
+
+def test_cpu_row_path_in_place_reads_partners_before_writing() -> None:
+    """In place, each pair's second row sees its partner as it was (blend, CutMix, unmixed, in any mix)."""
+    x = torch.rand(4, C, 96, 96, generator=torch.Generator().manual_seed(13))  # 108 KiB rows: row path
+    none = [0, 0, 0, 0]
+    cases = [  # rows 0..3 (pairs 0-3 and 1-2): (lam, use_cutmix, box)
+        [
+            (0.3, True, [0, 60, 0, 60]),
+            (0.7, False, none),
+            (0.6, True, [10, 90, 5, 70]),
+            (0.4, True, [30, 96, 30, 96]),
+        ],
+        [(0.3, True, [5, 50, 0, 96]), (0.7, False, none), (0.2, False, none), (0.4, False, none)],
+        [(1.0, False, none), (0.5, True, [0, 96, 0, 40]), (1.0, False, none), (0.5, True, [0, 30, 0, 96])],
+    ]
+    for rows in cases:
+        lam, cut, boxes = zip(*rows)
+        p = MixupParams(torch.tensor(lam), torch.tensor(cut), torch.tensor(boxes), torch.tensor([3, 2, 1, 0]))
+        out = mix_images(x.clone(), p, inplace=True)
+        torch.testing.assert_close(out, expected_rows(x, p), rtol=0, atol=1e-6)
+        assert torch.equal(out, mix_images(x, p))

@@ -85,3 +85,46 @@ def test_errors() -> None:
         collate([])
     with pytest.raises(ConfigError, match="views"):
         collate([((a, a), t) if i else ((a,), t) for i, (a, t) in enumerate(samples(4))])
+
+
+@pytest.mark.parametrize("mode", MIXUP_MODES)
+@pytest.mark.parametrize("chunk", [1, 97, 1 << 20])
+def test_chunked_blending_matches_tensor_mixup(monkeypatch, mode: str, chunk: int) -> None:
+    """Samples are blended a chunk at a time, straight into the output: any chunk size, same bytes."""
+    import pixelpipe.batch.mixup as mixup_module
+
+    monkeypatch.setattr(mixup_module, "_COLLATE_CHUNK", chunk)
+    batch = samples(8, seed=6)
+    for seed in range(3):
+        collate = FastCollateMixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode=mode, num_classes=5)
+        x, y = collate(batch, rng=np.random.default_rng(seed))
+        stacked = torch.from_numpy(np.stack([a for a, _ in batch]))
+        mix = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode=mode, num_classes=5)
+        x2, y2 = mix(stacked, torch.tensor([t for _, t in batch]), rng=np.random.default_rng(seed))
+        assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_non_contiguous_tensor_samples() -> None:
+    batch = samples(4, seed=7)
+    wide = [(torch.from_numpy(np.repeat(a, 2, axis=-1))[..., ::2], t) for a, t in batch]
+    collate = FastCollateMixup(mixup_alpha=1.0, mode="elem", num_classes=5)
+    x, _ = collate(batch, rng=np.random.default_rng(0))
+    xw, _ = collate(wide, rng=np.random.default_rng(0))
+    assert torch.equal(x, xw)
+
+
+def _seeded_collate(batch):
+    collate = FastCollateMixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=5)
+    x, y = collate(batch, rng=np.random.default_rng(0))
+    return x, y, x.is_shared()
+
+
+def test_in_a_worker_the_batch_is_made_in_shared_memory() -> None:
+    """As default_collate does: sending the batch to the main process then needs no copy."""
+    from torch.utils.data import DataLoader
+
+    data = samples(8, seed=8)
+    x0, y0, shared0 = _seeded_collate(data)
+    (x, y, shared), *_ = DataLoader(data, batch_size=8, collate_fn=_seeded_collate, num_workers=1)
+    assert not shared0 and shared
+    assert torch.equal(x, x0) and torch.equal(y, y0)

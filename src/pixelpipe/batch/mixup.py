@@ -8,10 +8,15 @@ defaults, modes and sampling distributions, and the partner of sample ``i`` is a
 
 Design. :meth:`Mixup.sample_params` draws every random number of a call (on the host, from one NumPy
 generator: a few numbers per sample) and returns a :class:`MixupParams` of ``(N,)`` / ``(N, 4)`` tensors
-on the batch's device; :func:`mix_images` and :func:`mixup_target` apply them as pure functions, with masks
-and one gather, without a Python loop over the batch. A call can be replayed with
-``mixup.apply(x, params)``. On CPU, where mixing is bound by memory traffic, the same batched kernels run
-over blocks of a few mirrored pairs so that a sample and its partner are mixed while still in cache.
+on the batch's device; :func:`mix_images` and :func:`mixup_target` apply them as pure functions. A call can
+be replayed with ``mixup.apply(x, params)``. On accelerators the images are mixed with masks and one
+gather, without a Python loop over the batch. On CPU, where mixing is bound by memory traffic, large
+floating samples are mixed one mirrored pair at a time (one ``lerp`` per blended sample, a box-sized slice
+copy per CutMix sample, nothing for unmixed samples in place), and small ones by the batched kernels over
+blocks of a few pairs that stay in cache; both give the same bits. :class:`FastCollateMixup` blends
+``uint8`` samples pair by pair straight from the sample arrays into the output batch, in cache-sized
+float32 chunks, without stacking the batch first; inside DataLoader workers its output is allocated in
+shared memory, as ``default_collate`` does.
 
 Differences from the reference:
 
@@ -39,6 +44,7 @@ from torch.utils.data import default_collate
 
 from ..errors import ConfigError
 from ..rng import get_rng
+from ._memory import advise_huge_pages, empty_batch
 from .bbox import check_minmax, cutmix_bbox_and_lam
 
 __all__ = [
@@ -200,6 +206,63 @@ def _mix_rows(
         out.bitwise_xor_(diff)
 
 
+_CPU_ROW_BYTES = 64 << 10
+"""On CPU, floating batches whose samples are at least this large are mixed sample by sample (see
+_mix_pairs_cpu); smaller ones go through the batched kernels, whose cost is not dominated by the rows."""
+
+
+def _mix_pairs_cpu(
+    x: torch.Tensor, lam: torch.Tensor, use_cutmix: torch.Tensor, boxes: torch.Tensor, out: torch.Tensor
+) -> None:
+    """Mirrored pairs on CPU, floating point: each output row written once, touching only what changes.
+
+    A blended row is one ``lerp`` of the sample and its partner, a CutMix row a copy (none in place) and a
+    box-sized slice copy, an unmixed row a copy (nothing in place). Against the batched kernel this skips
+    the per-pixel weights, the partner copies and, in place, every pixel outside the CutMix boxes; the
+    results are bit-identical (weights 0 and 1 make ``lerp`` return one of its inputs). A Python loop over
+    the pairs is the fastest way on a CPU for large samples (a few microseconds of interpreter time per
+    ~0.5 MB row); small samples use the batched kernels. In place, whatever row ``B - 1 - i`` still needs
+    from sample ``i`` is saved (the whole sample, or only its box) before row ``i`` is written.
+    """
+    b, n = x.shape[0], out.shape[0]
+    inplace = out.data_ptr() == x.data_ptr()
+    lam_l, cut_l, box_l = lam.tolist(), use_cutmix.tolist(), boxes.tolist()
+    weight = (1.0 - lam.float()).to(x.dtype).tolist()  # the partner's weight, as the batched kernel rounds it
+    scratch = None
+
+    def write(r: int, own: torch.Tensor, other: torch.Tensor) -> None:
+        dst = out[r]
+        if cut_l[r]:
+            if not inplace:
+                dst.copy_(own)
+            y0, y1, x0, x1 = box_l[r]
+            dst[..., y0:y1, x0:x1] = other[..., y0:y1, x0:x1]
+        elif lam_l[r] < 1.0:
+            torch.lerp(own, other, weight[r], out=dst)
+        elif not inplace:
+            dst.copy_(own)
+
+    for i in range(n // 2 if n == b else n):
+        j = b - 1 - i
+        a, c = x[i], x[j]
+        if j >= n:  # half mode: the partner is never written
+            write(i, a, c)
+            continue
+        changes_i = cut_l[i] or lam_l[i] < 1.0
+        saved = a
+        if inplace and changes_i and (cut_l[j] or lam_l[j] < 1.0):
+            if scratch is None:
+                scratch = torch.empty_like(a)
+            saved = scratch
+            if cut_l[j]:  # row j only reads its box from sample i
+                y0, y1, x0, x1 = box_l[j]
+                saved[..., y0:y1, x0:x1] = a[..., y0:y1, x0:x1]
+            else:
+                saved.copy_(a)
+        write(i, a, c)
+        write(j, c, saved)
+
+
 def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -> torch.Tensor:
     """Apply :class:`MixupParams` to a batch; pure apart from the opt-in ``inplace``.
 
@@ -209,9 +272,10 @@ def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -
     range, like the reference's collate-time mixing.
 
     On an accelerator the whole batch is mixed at once (a gather, then one blend whose per-pixel weight
-    holds the CutMix boxes). On CPU,
-    where that is bound by memory traffic, mirrored pairs of samples (``i`` and ``B - 1 - i``) are mixed a
-    few at a time so that a sample and its partner are still in cache; parameters stay batched tensors.
+    holds the CutMix boxes). On CPU, where that is bound by memory traffic, mirrored pairs of samples
+    (``i`` and ``B - 1 - i``) are mixed together: pair by pair for large floating samples (only what
+    changes is written), else a few pairs at a time so that a sample and its partner are still in cache.
+    All paths give identical results.
 
     Args:
         x: ``(B, ..., H, W)`` batch on any device; ``B >= N`` (``N`` output rows, ``B / 2`` in half mode).
@@ -238,7 +302,11 @@ def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -
     if n > b:
         raise ConfigError(f"mix_images: params are for {n} output samples but the batch has {b}")
     lam, cut, boxes = params.lam, params.use_cutmix, params.boxes
-    out = x[:n] if inplace else torch.empty((n, *x.shape[1:]), dtype=x.dtype, device=x.device)
+    if inplace:
+        out = x[:n]
+    else:
+        out = torch.empty((n, *x.shape[1:]), dtype=x.dtype, device=x.device)
+        advise_huge_pages(out)
     half = b // 2
     row_bytes = x[0].numel() * max(4, x.element_size())  # integer rows are blended in float32
     step = max(1, _CPU_BLOCK_BYTES // max(1, row_bytes))
@@ -246,10 +314,12 @@ def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -
         not _avoid_sync(x)
         and b % 2 == 0
         and n in (b, half)
-        and step < half
         and torch.equal(params.partner, torch.arange(b - 1, b - 1 - n, -1))
     )
-    if not mirrored:
+    if mirrored and x.is_floating_point() and x[0].numel() * x.element_size() >= _CPU_ROW_BYTES:
+        _mix_pairs_cpu(x, lam, cut, boxes, out)
+        return out
+    if not mirrored or step >= half:
         xp = x.index_select(0, params.partner)  # a copy, so writing into x[:n] below is safe
         _mix_rows(x[:n], xp, lam, cut, boxes, out)
         return out
@@ -453,30 +523,101 @@ class Mixup:
         return self.apply(x, params), self.mix_targets(target, params)
 
 
-def _stack_images(images: Sequence[Any], where: str) -> torch.Tensor:
+def _as_arrays(images: Sequence[Any], where: str) -> list[np.ndarray]:
+    """The ``uint8`` ``(C, H, W)`` images of one view as NumPy arrays (views, no copy), checked alike."""
     first = images[0]
     if isinstance(first, np.ndarray):
         if not all(isinstance(a, np.ndarray) for a in images):
             raise ConfigError(f"FastCollateMixup: {where} mixes NumPy arrays and other types")
-        try:
-            t = torch.from_numpy(np.stack(images))
-        except ValueError as e:
-            raise ConfigError(f"FastCollateMixup: {where} images differ in shape ({e})") from None
+        arrays = list(images)
     elif isinstance(first, torch.Tensor):
-        try:
-            t = torch.stack(list(images))
-        except (RuntimeError, TypeError) as e:
-            raise ConfigError(f"FastCollateMixup: {where} images differ in shape or type ({e})") from None
+        if not all(isinstance(a, torch.Tensor) for a in images):
+            raise ConfigError(f"FastCollateMixup: {where} mixes tensors and other types")
+        arrays = [a.detach().cpu().numpy() for a in images]
     else:
         raise ConfigError(
             f"FastCollateMixup: {where} images are {type(first).__name__}; expected uint8 tensors or NumPy "
             "arrays shaped (C, H, W) (build the transform with use_prefetcher=True)"
         )
-    if t.dtype != torch.uint8 or t.ndim != 4:
+    a0 = arrays[0]
+    if a0.dtype != np.uint8 or a0.ndim != 3:
         raise ConfigError(
-            f"FastCollateMixup: {where} images must be uint8 (C, H, W), got {t.dtype} {tuple(t.shape[1:])}"
+            f"FastCollateMixup: {where} images must be uint8 (C, H, W), got {a0.dtype} {tuple(a0.shape)}"
         )
-    return t
+    for a in arrays:
+        if a.shape != a0.shape or a.dtype != a0.dtype:
+            raise ConfigError(
+                f"FastCollateMixup: {where} images differ in shape or type "
+                f"({a.dtype} {tuple(a.shape)} vs {a0.dtype} {tuple(a0.shape)})"
+            )
+    return arrays
+
+
+_COLLATE_CHUNK = 48 << 10
+"""Elements of a sample blended at a time by FastCollateMixup: four float32 buffers of this size fit in L2."""
+
+
+def _collate_mix_uint8(
+    images: Sequence[np.ndarray],
+    out: np.ndarray,
+    lam: np.ndarray,
+    use_cutmix: np.ndarray,
+    boxes: np.ndarray,
+) -> None:
+    """Write the mix of ``uint8`` ``images`` (``B`` arrays) into ``out`` (``(N, C, H, W)``, ``N <= B``).
+
+    Row ``i`` is ``rint(float32(a) * lam + float32(b) * (1 - lam))`` (``a = images[i]``,
+    ``b = images[B - 1 - i]``, every step in ``float32``, rounded half-to-even) for blended rows, ``a``
+    with ``b``'s box pasted for CutMix rows, ``a`` otherwise: exactly :func:`mix_images` on the stacked
+    batch. Rows are produced a mirrored pair ``(i, B - 1 - i)`` at a time, straight from the sample
+    arrays into ``out``: no stacked copy of the batch and no batch-sized float temporary. A blended pair
+    is converted to ``float32`` once, a cache-sized chunk at a time, and both of its rows are computed from
+    that chunk. The loop runs over pairs and chunks; each step is a NumPy call over tens of thousands of
+    elements, so the interpreter's share is small at ImageNet sizes.
+    """
+    b, n = len(images), out.shape[0]
+    one = np.float32(1.0)
+    size = out[0].size
+    chunk = min(size, _COLLATE_CHUNK)
+    buf = None
+    for i in range(n // 2 if n == b else n):
+        j = b - 1 - i
+        rows = (i, j) if j < n else (i,)
+        blend = [not use_cutmix[r] and lam[r] < 1.0 for r in rows]
+        for r, blended in zip(rows, blend):
+            if not blended:
+                own, other = (i, j) if r == i else (j, i)
+                np.copyto(out[r], images[own])
+                if use_cutmix[r]:
+                    y0, y1, x0, x1 = (int(v) for v in boxes[r])
+                    out[r, :, y0:y1, x0:x1] = images[other][:, y0:y1, x0:x1]
+        if not any(blend):
+            continue
+        if buf is None:
+            buf = np.empty((4, chunk), dtype=np.float32)
+        a, c = images[i].reshape(-1), images[j].reshape(-1)
+        # (row, weight of a, weight of c) for the blended rows of the pair
+        todo = [
+            (out[r].reshape(-1), *((lam[r], one - lam[r]) if r == i else (one - lam[r], lam[r])))
+            for r, bl in zip(rows, blend)
+            if bl
+        ]
+        for s in range(0, size, chunk):
+            e = min(s + chunk, size)
+            fa, fc, t1, t2 = buf[:, : e - s]
+            np.copyto(fa, a[s:e])
+            np.copyto(fc, c[s:e])
+            for k, (dst, wa, wc) in enumerate(todo):
+                if k == len(todo) - 1:
+                    t1, t2 = fa, fc  # last row of the pair: the converted chunk is no longer needed
+                    np.multiply(fa, wa, out=fa)
+                    np.multiply(fc, wc, out=fc)
+                else:
+                    np.multiply(fa, wa, out=t1)
+                    np.multiply(fc, wc, out=t2)
+                np.add(t1, t2, out=t1)
+                np.rint(t1, out=t1)
+                np.copyto(dst[s:e], t1, casting="unsafe")  # integers in [0, 255]: exact
 
 
 class FastCollateMixup(Mixup):
@@ -510,15 +651,22 @@ class FastCollateMixup(Mixup):
             num_splits = len(images[0])
             if any(not isinstance(v, (tuple, list)) or len(v) != num_splits for v in images):
                 raise ConfigError(f"FastCollateMixup: every sample must have {num_splits} views")
-            views = [_stack_images([v[j] for v in images], f"view {j}:") for j in range(num_splits)]
-            x = torch.stack(views, dim=1)  # (B, S, C, H, W): the views of a sample mix together
+            views = [_as_arrays([v[j] for v in images], f"view {j}:") for j in range(num_splits)]
+            if any(v[0].shape != views[0][0].shape for v in views):
+                raise ConfigError("FastCollateMixup: the views of a sample differ in shape")
         else:
-            x = _stack_images(images, "batch:")
+            views = [_as_arrays(images, "batch:")]
         target = default_collate([s[1] for s in batch])
-        params = self.sample_params(len(batch), x.shape, "cpu", rng)
-        out = mix_images(x, params, inplace=True)
+        b, shape = len(batch), views[0][0].shape
+        params = self.sample_params(b, (b, *shape), "cpu", rng)
+        n = params.lam.shape[0]
+        # split-major: row i + j * N is view j of sample i, every view mixed with the same parameters
+        out = empty_batch((len(views), n, *shape), torch.uint8)
+        lam, cut, boxes = params.lam.numpy(), params.use_cutmix.numpy(), params.boxes.numpy()
+        out_np = out.numpy()
+        for j, arrays in enumerate(views):
+            _collate_mix_uint8(arrays, out_np[j], lam, cut, boxes)
         y = self.mix_targets(target, params)
         if splits:
-            out = out.transpose(0, 1).reshape(-1, *out.shape[2:])
             y = y.repeat(num_splits, 1)
-        return out, y
+        return out.reshape(-1, *shape), y
