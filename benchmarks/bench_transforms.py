@@ -55,11 +55,12 @@ def _reference_runner(cfg: dict) -> Callable[[bytes], object]:
 def _ours_runner(cfg: dict, path: str = "tensor") -> Callable[[bytes], object]:
     """pixelpipe's pipeline on uint8 tensors.
 
-    Eval: ``torchvision.io`` decode, then ``create_transform``. Train: the random resized crop is decided
-    from the JPEG header and decoded at reduced DCT scale where that keeps the output resolution
-    (:class:`~pixelpipe.transforms.DecodeRandomResizedCrop`), then the rest of ``create_transform``'s stages.
-    ``path='tensor'``: every stage on tensors; ``path='hybrid'``: the crop is resized on tensors and handed
-    over as a PIL image, the flip and augmentation stage run on PIL, one conversion back at the end.
+    Eval: ``torchvision.io`` decode, then ``create_transform``. Train, ``path='tensor'``: the public path,
+    ``pixelpipe.io.decode_tensor`` then ``create_transform`` (crop, flip and augmentation all on the uint8
+    tensor, the augment ops through the OpenCV/Pillow CPU backend); ``path='hybrid'``: the random resized
+    crop is decided from the JPEG header and decoded at reduced DCT scale where that keeps the output
+    resolution (:class:`~pixelpipe.transforms.DecodeRandomResizedCrop`), resized on tensors and handed over
+    as a PIL image, the flip and augmentation stage run on PIL, one conversion back at the end.
     """
     from torchvision.io import ImageReadMode, decode_jpeg
 
@@ -76,10 +77,11 @@ def _ours_runner(cfg: dict, path: str = "tensor") -> Callable[[bytes], object]:
 
         return run_eval
     primary, secondary, final = create_transform(224, use_prefetcher=True, separate=True, **cfg)
-    if path == "tensor":
-        first = Compose([DecodeRandomResizedCrop(rrc=primary[0]), *primary.transforms[1:]])
-        rest = Compose([*secondary.transforms, *final.transforms])
-        return lambda data: rest(first(data, rng=rng), rng=rng)
+    if path == "tensor":  # the public path: decode_tensor + create_transform, every stage on tensors
+        from pixelpipe.io import decode_tensor
+
+        tf = create_transform(224, use_prefetcher=True, **cfg)
+        return lambda data: tf(decode_tensor(data), rng=rng)
     # decode + crop + resize to a PIL image in one step, flip and augment on PIL, convert once at the end
     pipe = Compose(
         [

@@ -13,9 +13,11 @@ from pixelpipe.augment.ops import OP_NAMES, AugmentOp
 from pixelpipe.augment.registry import OPS
 
 # Stated tolerance (see pixelpipe.augment.functional_tensor): point/histogram ops, blends and blur are exact
-# on these images; resampling ops may differ by float rounding: mean |diff| <= 0.05 level, max 1 level
-# except at most 0.5 % of pixels.
+# on these images; resampling ops may differ by float rounding: mean |diff| <= 0.05 level (exact torch path,
+# bicubic via Pillow), <= 0.25 level for bilinear on CPU (OpenCV, 1/32 px coordinate steps); max 1 level
+# except at most 0.5 % of pixels. The issue's bound is a mean of 1 level.
 MEAN_TOL = 0.05
+MEAN_TOL_CV2 = 0.25
 
 
 def _to_tensor(img: Image.Image) -> torch.Tensor:
@@ -49,7 +51,8 @@ def test_tensor_matches_pil(name, mode):
                 got = op.apply(tensor, params)
                 assert got.dtype == torch.uint8 and got.shape == tensor.shape
                 diff = np.abs(_to_array(got).astype(int) - expected)
-                assert diff.mean() <= MEAN_TOL, (name, magnitude, params)
+                tol = MEAN_TOL_CV2 if interp == Image.Resampling.BILINEAR else MEAN_TOL
+                assert diff.mean() <= tol, (name, magnitude, params)
                 assert (diff > 1).mean() <= 0.005, (name, magnitude, params)
                 if not spec.geometric:
                     assert diff.max() == 0, (name, magnitude, params)
@@ -78,3 +81,57 @@ def test_edge_cases():
     assert torch.equal(FT.sharpness(tiny, 1.5), tiny)
     with pytest.raises(TypeError, match="uint8"):
         FT.invert(torch.zeros(3, 4, 4))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_exact_affine_path_matches_pil(mode):
+    img = make_image(3, (41, 33), mode)
+    tensor = _to_tensor(img)
+    for matrix in [(1, 0, 1.5, 0, 1, -2.5), (1, 0.3, 0, 0, 1, 0), (0.96, 0.28, -4.0, -0.28, 0.96, 7.0)]:
+        for interp, name in ((Image.Resampling.BILINEAR, "bilinear"), (Image.Resampling.BICUBIC, "bicubic")):
+            fill = (100, 150, 200)
+            expected = np.asarray(
+                img.transform(
+                    img.size,
+                    Image.Transform.AFFINE,
+                    matrix,
+                    interp,
+                    fillcolor=(fill if mode == "RGB" else 141),
+                )
+            ).astype(int)
+            got = _to_array(FT._affine_exact(tensor, matrix, fill, name)).astype(int)
+            assert np.abs(got - expected).mean() <= MEAN_TOL
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_fast_affine_border_matches_pil(mode):
+    """The fill/inside decision of the OpenCV path is Pillow's (exact halves included)."""
+    rng = np.random.default_rng(0)
+    arr = rng.integers(10, 250, (30, 37, 3), dtype=np.uint8)
+    img = Image.fromarray(arr, "RGB").convert(mode)
+    tensor = _to_tensor(img)
+    fill = (1, 2, 3)
+    fill_l = 2  # luma of (1, 2, 3); the image has no value below 10
+    for m in [
+        (1, 0, 1.5, 0, 1, 0),
+        (1, 0, 0, 0, 1, -2.5),
+        (1, 0, 36.5, 0, 1, 0),
+        (1, 0.5, -7.5, 0, 1, 0),
+        (0.96, 0.28, -4.0, -0.28, 0.96, 7.0),
+        (1, 0, 0, 0.25, 1, 0.5),
+    ]:
+        pil = np.asarray(
+            img.transform(
+                img.size,
+                Image.Transform.AFFINE,
+                m,
+                Image.Resampling.BILINEAR,
+                fillcolor=fill if mode == "RGB" else fill_l,
+            )
+        )
+        got = _to_array(FT._affine(tensor, m, fill, "bilinear"))
+        if mode == "RGB":
+            assert np.array_equal((pil == fill).all(-1), (got == fill).all(-1)), m
+        else:
+            assert np.array_equal(pil == fill_l, got == fill_l), m
+        assert np.abs(got.astype(int) - pil.astype(int)).max() <= 1, m

@@ -121,3 +121,28 @@ def test_jpeg_size_rejects_other_data():
     assert jpeg_size(b"") is None
     assert jpeg_size(encode(make_image(0), fmt="PNG")) is None
     assert jpeg_size(encode(make_image(0))[:20]) is None
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("size", [(900, 700), (120, 100)])  # reduced and full decode
+def test_pil_output_equals_tensor_output(mode, size):
+    from pixelpipe.transforms.decode_crop import tensor_to_pil
+
+    buf = io.BytesIO()
+    make_image(11, size, "RGB").save(buf, format="JPEG", quality=90)
+    data = buf.getvalue()
+    as_tensor = T.DecodeRandomResizedCrop(64, mode=mode)
+    as_pil = T.DecodeRandomResizedCrop(64, mode=mode, output="pil")
+    for seed in range(6):
+        p = as_tensor.make_params(data, np.random.default_rng(seed))
+        t, im = as_tensor.apply(data, p), as_pil.apply(data, p)
+        assert isinstance(im, Image.Image) and im.mode == mode and im.size == (64, 64)
+        assert torch.equal(torch.from_numpy(np.array(im)).reshape(64, 64, -1).permute(2, 0, 1), t)
+        assert np.array_equal(np.asarray(tensor_to_pil(t)), np.asarray(im))
+
+
+def test_bad_output_raises():
+    from pixelpipe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="output"):
+        T.DecodeRandomResizedCrop(64, output="numpy")
