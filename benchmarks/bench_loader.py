@@ -4,7 +4,10 @@ Both loaders read the same folder of ImageNet-like JPEGs (about 460x400, quality
 ``../shared/photos`` by ``benchmarks/_data.py``, or by the small builder below without it) with the
 standard training recipe: ``RandomResizedCrop(224)``, flip, colour jitter, ``rand-m9-mstd0.5-inc1``,
 random erasing ``re_prob=0.25``, ``batch_size=64``, 2 worker processes, ``use_prefetcher=True`` on the CPU
-(normalisation and erasing in the main process). Epochs of the two loaders are interleaved (A B, B A, ...)
+(normalisation and erasing in the main process). pixelpipe's ``ImageDataset`` hands the encoded JPEG to
+the transform ``create_loader`` builds, which decodes it with ``torchvision.io`` fused with the random
+resized crop (``--with-dataset-decode`` adds the earlier path: the dataset decodes with PIL first).
+Epochs of the loaders are interleaved (A B, B A, ...)
 after one warm-up epoch each; the Markdown table gives the median images/second and the median of the
 per-round ratios, which is steadier than a ratio of medians on a shared machine.
 
@@ -111,14 +114,21 @@ class _RetryDataset(torch.utils.data.Dataset):
         return self.dataset[index]
 
 
-def _pixelpipe_loader(root: Path, args: argparse.Namespace) -> Any:
+def _pixelpipe_loader(root: Path, args: argparse.Namespace, dataset_decodes: bool = False) -> Any:
+    """pixelpipe's ``create_loader`` (its transform decodes: fused crop + tensor pipeline); with
+    ``dataset_decodes`` the transform is swapped for the same, unfused stages after the fact, so the dataset
+    decodes with its ``image_backend`` as before the fused path (the ``--with-dataset-decode`` row)."""
     from pixelpipe.datasets import ImageDataset
     from pixelpipe.loader import create_loader
+    from pixelpipe.transforms import Compose
 
     ds = ImageDataset(root, image_backend=args.backend)
-    return create_loader(
+    loader = create_loader(
         ds, (3, 224, 224), args.batch, num_workers=args.workers, device="cpu", seed=0, **RECIPE
     )
+    if dataset_decodes:
+        ds.transform = Compose(ds.transform.transforms)
+    return loader
 
 
 def _timm_loader(root: Path, args: argparse.Namespace) -> Any:
@@ -169,6 +179,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--backend", choices=("pil", "tensor"), default="pil", help="pixelpipe image_backend")
     p.add_argument("--root", type=Path, default=None, help="reuse or build the JPEG folder here")
     p.add_argument("--only", choices=("pixelpipe", "timm"), default=None)
+    p.add_argument(
+        "--with-dataset-decode",
+        action="store_true",
+        help="also time pixelpipe with the dataset decoding first (image_backend, default PIL)",
+    )
     args = p.parse_args(argv)
     num_images = args.images or (320 if args.quick else 1280)
     epochs = args.epochs or (4 if args.quick else 6)
@@ -182,9 +197,11 @@ def main(argv: list[str] | None = None) -> None:
         _dataset_folder(root, num_images)
     num_files = sum(1 for _ in root.rglob("*.jpg"))
 
-    makers = {"pixelpipe": _pixelpipe_loader, "timm": _timm_loader}
+    makers: dict[str, Any] = {"pixelpipe": _pixelpipe_loader, "timm": _timm_loader}
     if args.only:
         makers = {args.only: makers[args.only]}
+    if args.with_dataset_decode:
+        makers["pixelpipe, dataset decode"] = lambda r, a: _pixelpipe_loader(r, a, dataset_decodes=True)
     loaders = {name: make(root, args) for name, make in makers.items()}
     for loader in loaders.values():
         _epoch(loader)  # warm-up: worker start, caches
@@ -201,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"\nLoader throughput, {num_files} JPEGs (~460x400), batch {args.batch}, {args.workers} workers, "
         f"train recipe rand-m9-mstd0.5-inc1 + re_prob 0.25, device cpu, prefetcher on; "
-        f"median of {epochs} epochs (torch {torch.__version__}, pixelpipe image_backend={args.backend!r})\n"
+        f"median of {epochs} epochs (torch {torch.__version__}; pixelpipe decodes in its transform, fused "
+        f"RandomResizedCrop; 'dataset decode': image_backend={args.backend!r} then the same stages)\n"
     )
     print("| loader | images/s (median) | min | max | vs timm (median of per-round ratios) | CPU ms/image |")
     print("|---|---:|---:|---:|---:|---:|")

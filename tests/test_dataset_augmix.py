@@ -73,7 +73,7 @@ def test_assigning_transform_resplits():
 
 @pytest.mark.parametrize(
     ("transform", "got"),
-    [(None, "got None"), (lambda x: x, "got function"), ((None, None), "tuple of length 2")],
+    [(lambda x: x, "got function"), ((None, None), "tuple of length 2")],
 )
 def test_bad_transform_names_what_it_got(transform, got):
     with pytest.raises(ConfigError, match=got):
@@ -110,3 +110,24 @@ def test_with_image_dataset():
     np.testing.assert_array_equal(clean, np.asarray(make_image(1)))
     np.testing.assert_array_equal(aug, clean[:, ::-1])
     assert "AugMixDataset(ImageDataset(" in repr(ds)
+
+
+def test_wrapping_before_the_transform_is_set_then_assigning_splits():
+    # timm's train.py wraps first and lets create_loader assign the separate=True transform.
+    from pixelpipe.datasets import AugMixDataset as _AugMix
+
+    class Numbers(torch.utils.data.Dataset):
+        transform = None
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return (i if self.transform is None else self.transform(i)), i
+
+    ds = _AugMix(Numbers(), num_splits=2)
+    assert ds[1] == ((1, 1), 1)  # no transform yet: every view is the raw sample
+    ds.transform = (lambda x: x + 10, lambda x: x * 2, lambda x: -x)
+    assert ds[1] == ((-11, -22), 1)
+    with pytest.raises(ConfigError, match="got None"):  # assigning None later is still an error
+        ds.transform = None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
+
+import pytest
+import torch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -21,3 +25,58 @@ def test_pets_custom_reader(capsys):
     assert result["classes"] == {"Abyssinian": 0, "great_pyrenees": 1}
     assert result["shape"] == (4, 3, 32, 32)
     assert "first batch" in capsys.readouterr().out
+
+
+def test_imagenette_tar_keeps_splits_and_trains(tmp_path, capsys):
+    module = _load("imagenette_tar")
+    tar = module.make_tar(tmp_path / "tiny.tar", per_class=4, size=32, classes=("circle", "square", "star"))
+    argv = ["--data", tar, "--img-size", "32", "--epochs", "1", "--batch-size", "4", "--workers", "0"]
+    result = module.main(argv)
+    # 4 per class under train/, max(4 // 4, 2) = 2 per class under val/: the splits are not mixed
+    assert (result["train"], result["val"], result["classes"]) == (12, 6, 3)
+    assert len(result["losses"]) == 3 and all(math.isfinite(v) for v in result["losses"])
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert "val accuracy" in capsys.readouterr().out
+
+
+def test_plain_pytorch_loop_with_resnet18_and_mixup(capsys):
+    argv = ["--per-class", "2", "--img-size", "32", "--batch-size", "4", "--epochs", "1", "--steps", "2"]
+    result = _load("plain_pytorch_loop").main([*argv, "--workers", "0"])
+    assert result["classes"] == 5
+    assert result["batch"] == (4, 3, 32, 32)
+    assert result["soft_targets"] == (4, 5)  # Mixup/CutMix soft targets
+    assert len(result["losses"]) == 2 and all(math.isfinite(v) for v in result["losses"])
+    assert "val accuracy" in capsys.readouterr().out
+
+
+def test_soft_target_cross_entropy_matches_hard_labels():
+    module = _load("plain_pytorch_loop")
+    logits, labels = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 0, 1])
+    soft = torch.nn.functional.one_hot(labels, 4).float()
+    expected = torch.nn.functional.cross_entropy(logits, labels)
+    assert torch.allclose(module.soft_target_cross_entropy(logits, soft), expected)
+
+
+def test_augmix_jsd_splits_and_loss(capsys):
+    module = _load("augmix_jsd")
+    result = module.main(["--img-size", "32", "--batch-size", "4", "--steps", "2", "--workers", "0"])
+    assert result["batch"] == (12, 3, 32, 32)  # 3 splits of 4, split-major
+    clean, aug1, aug2 = result["views"]
+    assert not torch.equal(clean, aug1) and not torch.equal(aug1, aug2)
+    assert len(result["history"]) == 2
+    assert all(math.isfinite(ce) and js >= 0 for ce, js in result["history"])
+    assert "secondary: AugMixAugment" in capsys.readouterr().out
+
+
+def test_jensen_shannon_divergence():
+    js = _load("augmix_jsd").jensen_shannon
+    a = torch.tensor([[2.0, 0.0, -1.0]])
+    assert float(js([a, a, a])) == pytest.approx(0.0, abs=1e-7)
+    # two one-hot-like distributions that disagree completely: JS -> log 2
+    big = torch.tensor([[50.0, 0.0]]), torch.tensor([[0.0, 50.0]])
+    assert float(js(big)) == pytest.approx(math.log(2), rel=1e-4)
+    p = torch.softmax(a, -1)[0]
+    q = torch.softmax(torch.tensor([0.0, 1.0, 0.5]), -1)
+    m = (p + q) / 2
+    expected = 0.5 * (p * (p / m).log()).sum() + 0.5 * (q * (q / m).log()).sum()
+    assert float(js([a, torch.tensor([[0.0, 1.0, 0.5]])])) == pytest.approx(float(expected), rel=1e-5)

@@ -1,7 +1,8 @@
 """The ``pixelpipe`` command line.
 
 ``pixelpipe demo`` runs the main job on a built-in procedural dataset (no download); ``pixelpipe inspect``
-describes a dataset. Run ``pixelpipe --help`` for the list.
+describes a dataset; ``pixelpipe shard`` writes a dataset as webdataset shards. Run ``pixelpipe --help``
+for the list.
 """
 
 from __future__ import annotations
@@ -47,6 +48,79 @@ def _add_inspect(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_inspect)
 
 
+def _add_preview(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "preview",
+        help="save a labelled grid of original and augmented samples (and Mixup/CutMix-mixed ones)",
+        description=(
+            "Loads DATA with create_dataset, then draws each of --num samples next to --num-aug draws of "
+            "create_transform(SIZE, is_training=True, auto_augment=AUG). With --mixup/--cutmix, a block of "
+            "mixed batch images follows, each annotated with its top-2 soft labels."
+        ),
+    )
+    p.add_argument("data", help="a folder or .tar of class folders (split folders inside are searched)")
+    p.add_argument("--split", default="train")
+    p.add_argument("--aug", default="rand-m9-mstd0.5-inc1", help="auto_augment config string ('none': off)")
+    p.add_argument("--mixup", type=float, default=0.0, metavar="ALPHA", help="Mixup alpha (0: off)")
+    p.add_argument("--cutmix", type=float, default=0.0, metavar="ALPHA", help="CutMix alpha (0: off)")
+    p.add_argument("--num", type=int, default=6, help="samples (rows)")
+    p.add_argument("--num-aug", type=int, default=4, help="augmented draws per sample")
+    p.add_argument("--size", type=int, default=160, help="augmented image size")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", default="preview.png", help="PNG (or JPEG) file to write")
+
+    def run(args: argparse.Namespace) -> int:
+        from .preview import run_preview
+
+        return run_preview(args)
+
+    p.set_defaults(func=run)
+
+
+def _add_shard(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "shard",
+        help="write a dataset (folder, tar, labelled file names) as webdataset shards + _info.json",
+        description=(
+            "Write SRC as webdataset tar shards <name>-000000.tar, ... under OUT (original image bytes as "
+            "<key>.<ext>, the class index as <key>.cls) and record the split in OUT/_info.json, which "
+            "create_dataset('wds/<name>', root=OUT, split=SPLIT) reads."
+        ),
+    )
+    p.add_argument(
+        "src", help="a folder of class folders (or with split sub-folders), a .tar, or a folder of files"
+    )
+    p.add_argument("out", help="output folder for the shards and _info.json")
+    p.add_argument("--max-count", type=int, default=1000, help="samples per shard (default 1000)")
+    p.add_argument("--split", default="train", help="split to read from SRC and to record (default train)")
+    p.add_argument("--name", default=None, help="shard file prefix (default: the split name)")
+    p.add_argument("--class-map", default=None, help="class map file (.txt one name per line, or .json)")
+    p.add_argument(
+        "--label", default=None, help="regex giving the class from a file name (filename-label layout)"
+    )
+    p.set_defaults(func=_run_shard)
+
+
+def _run_shard(args: argparse.Namespace) -> int:
+    from .streaming.writer import write_shards
+
+    entry = write_shards(
+        args.src,
+        args.out,
+        max_count=args.max_count,
+        split=args.split,
+        name=args.name,
+        class_map=args.class_map,
+        label=args.label,
+    )
+    print(
+        f"wrote {entry['num_samples']} samples in {len(entry['filenames'])} shards to {args.out} "
+        f"(split {args.split!r}); read them with "
+        f"create_dataset('wds/', root={args.out!r}, split={args.split!r})"
+    )
+    return 0
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -67,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_demo(sub)
     _add_inspect(sub)
+    _add_preview(sub)
+    _add_shard(sub)
     return parser
 
 

@@ -19,8 +19,8 @@ CPU fast path (CPU tensors with 1 or 3 channels): bilinear geometric ops use ``c
 with Pillow's coordinate convention and edge/fill rule (**mean <= 0.25 level** on noisy test images, about
 0.002 on photos; max 1 level; same fill pixels as Pillow); bicubic geometric ops (OpenCV's cubic is over 1
 level off), Equalize, Color, Contrast, Sharpness and GaussianBlur run Pillow's own op on a copy
-(**identical**); Solarize, SolarizeAdd and Brightness use ``cv2.LUT`` (**identical**). OpenCV's thread count
-follows ``torch.get_num_threads()``.
+(**identical**); Solarize, SolarizeAdd and Brightness use ``cv2.LUT`` (**identical**). OpenCV runs
+single-threaded: its thread pool is not fork-safe (see ``_cv``).
 
 Functions may return the input tensor itself when the op is an identity (they never write into it).
 
@@ -98,21 +98,21 @@ def _apply_lut(img: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
 # --- CPU fast path: OpenCV / Pillow on the tensor's memory ---------------------------------------------
 
 _cv2: Any = None
-_cv2_threads = -1
 
 
 def _cv() -> Any:
-    """OpenCV, imported on first use, with its thread count following ``torch.get_num_threads()`` (1 in
-    DataLoader workers, so no thread pool is started there)."""
-    global _cv2, _cv2_threads
+    """OpenCV, imported on first use and kept single-threaded.
+
+    OpenCV's thread pool is not fork-safe: a DataLoader worker forked after the pool ran in the parent (a
+    ``num_workers=0`` epoch, a preview) can deadlock in its first OpenCV call. These kernels work on one
+    small image at a time, where threads gain little, so the pool is never started.
+    """
+    global _cv2
     if _cv2 is None:
         import cv2
 
+        cv2.setNumThreads(1)
         _cv2 = cv2
-    n = torch.get_num_threads()
-    if n != _cv2_threads:
-        _cv2.setNumThreads(n)
-        _cv2_threads = n
     return _cv2
 
 

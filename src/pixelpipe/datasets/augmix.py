@@ -26,7 +26,8 @@ class AugMixDataset(torch.utils.data.Dataset):
     of the secondary (AugMix / RandAugment) transform. ``final`` may be ``None`` (identity).
 
     Args:
-        dataset: a map dataset with a ``transform`` attribute holding ``(primary, secondary, final)``.
+        dataset: a map dataset with a ``transform`` attribute holding ``(primary, secondary, final)``, or
+            ``None`` until one is assigned to the wrapper (as ``create_loader(num_aug_splits=...)`` does).
         num_splits: number of views per sample, >= 1.
 
     Raises:
@@ -58,7 +59,8 @@ class AugMixDataset(torch.utils.data.Dataset):
         self.num_splits = num_splits
         self.augmentation: Callable[[Any], Any] | None = None
         self.normalize: Callable[[Any], Any] | None = None
-        self._set_transforms(dataset.transform)
+        if dataset.transform is not None:  # else split when one is assigned (create_loader does that)
+            self._set_transforms(dataset.transform)
 
     def _set_transforms(self, stages: Any) -> None:
         if not isinstance(stages, (tuple, list)) or len(stages) != 3:

@@ -9,6 +9,15 @@ for every I/O and decode failure instead of the reference's silent retry of ``OS
 * ``on_error='skip'``: the failing sample is replaced by the next readable one, *whole* (its own image
   and its own label), a warning is logged, and the skip is recorded in :attr:`ImageDataset.skipped`
   (this process) and counted in :attr:`ImageDataset.num_skipped` (shared with DataLoader workers).
+
+Decoding inside the transform: when the transform declares ``accepts_encoded = True`` (the pipelines
+:func:`~pixelpipe.loader.create_loader` builds, see :func:`pixelpipe.transforms.decode_crop.fuse_decode`),
+the dataset does not decode; it hands the transform an :class:`~pixelpipe.io.EncodedImage` (bytes, mode,
+file name and index), so the transform can read the header first and decode only what it needs (a random
+resized crop at reduced JPEG scale), always to a ``uint8`` tensor (``image_backend`` does not apply). The
+transform then runs inside the error policy: a decode failure there is an
+:class:`~pixelpipe.errors.ImageDecodeError` naming the file and index, raised or skipped like the
+dataset's own (:attr:`ImageDataset.decodes_in_transform` says whether this path is taken).
 """
 
 from __future__ import annotations
@@ -21,9 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch.utils.data
+from PIL import Image
 
 from ..errors import ConfigError, SampleError
 from ..io.decode import decode_pil, decode_tensor, read_bytes
+from ..io.encoded import EncodedImage
 from ..readers.base import Reader
 
 __all__ = ["ImageDataset", "SkipRecord"]
@@ -75,7 +86,8 @@ class ImageDataset(torch.utils.data.Dataset):
         additional_features: extra fields the reader appends to each sample (``hfds/`` readers).
         on_error: ``'raise'`` or ``'skip'`` (see the module docs).
         max_skips: with ``on_error='skip'``, how many consecutive candidates to try before raising.
-        image_backend: ``'pil'`` (a ``PIL.Image``) or ``'tensor'`` (a ``uint8`` ``(C, H, W)`` tensor).
+        image_backend: ``'pil'`` (a ``PIL.Image``) or ``'tensor'`` (a ``uint8`` ``(C, H, W)`` tensor); not
+            used when the transform decodes (see the module docs).
         **kwargs: passed to the reader factory (``None`` values dropped).
 
     Example:
@@ -157,6 +169,11 @@ class ImageDataset(torch.utils.data.Dataset):
         return self.reader.filenames(basename=basename, absolute=absolute)
 
     @property
+    def decodes_in_transform(self) -> bool:
+        """Whether samples go to the transform encoded (its ``accepts_encoded``; not with ``load_bytes``)."""
+        return not self.load_bytes and bool(getattr(self.transform, "accepts_encoded", False))
+
+    @property
     def num_skipped(self) -> int:
         """Samples skipped so far by this dataset in every process (DataLoader workers included)."""
         return int(self._skip_counts.sum())
@@ -175,8 +192,18 @@ class ImageDataset(torch.utils.data.Dataset):
         except Exception:  # a reader that cannot name its samples must not hide the real error
             return None
 
-    def _load(self, index: int) -> tuple[Any, ...]:
-        """Read and decode sample ``index``; every failure becomes a :class:`SampleError`."""
+    def _load(self, index: int, fused: bool = False) -> tuple[Any, ...]:
+        """Read and decode sample ``index``; every failure becomes a :class:`SampleError`.
+
+        ``fused`` (the transform decodes, :attr:`decodes_in_transform`): the sample is read but not decoded
+        and the transform is applied here, so its decode errors follow the same policy.
+        """
+        if fused:
+            img, *rest = self._read(index, encoded=True)
+            return (self.transform(img), *rest)
+        return self._read(index, encoded=False)
+
+    def _read(self, index: int, encoded: bool) -> tuple[Any, ...]:
         try:
             img, target, *features = self.reader[index]
         except Exception as e:
@@ -192,6 +219,13 @@ class ImageDataset(torch.utils.data.Dataset):
             if self.load_bytes:
                 name = None if isinstance(img, (bytes, bytearray)) else self._safe_filename(index)
                 img = read_bytes(img, filename=name, index=index)
+            elif encoded:
+                name = self._safe_filename(index)
+                if isinstance(img, Image.Image):  # a reader that decodes itself: hand over a tensor
+                    img = decode_tensor(img, self.input_img_mode, filename=name, index=index)
+                else:
+                    data = read_bytes(img, filename=name, index=index)
+                    img = EncodedImage(data, self.input_img_mode, filename=name, index=index)
             else:
                 name = self._safe_filename(index)
                 decode = decode_tensor if self.image_backend == "tensor" else decode_pil
@@ -207,9 +241,9 @@ class ImageDataset(torch.utils.data.Dataset):
         self._skip_counts[_counter_slot()] += 1
         _LOG.warning("skipped sample %d (%s): %s", index, name, err)
 
-    def _load_or_skip(self, index: int) -> tuple[Any, ...]:
+    def _load_or_skip(self, index: int, fused: bool = False) -> tuple[Any, ...]:
         try:
-            return self._load(index)
+            return self._load(index, fused)
         except SampleError as err:
             if self.on_error == "raise":
                 raise
@@ -219,7 +253,7 @@ class ImageDataset(torch.utils.data.Dataset):
         for step in range(1, min(self.max_skips, n)):
             candidate = (index + step) % n
             try:
-                return self._load(candidate)
+                return self._load(candidate, fused)
             except SampleError as err:
                 self._record_skip(candidate, err)
                 last = err
@@ -236,8 +270,9 @@ class ImageDataset(torch.utils.data.Dataset):
         if not -n <= index < n:
             raise IndexError(f"index {index} out of range for {type(self).__name__} of length {n}")
         index = index % n
-        img, target, *features = self._load_or_skip(index)
-        if self.transform is not None:
+        fused = self.decodes_in_transform
+        img, target, *features = self._load_or_skip(index, fused)
+        if self.transform is not None and not fused:
             img = self.transform(img)
         if target is None:
             target = -1

@@ -25,6 +25,7 @@ Differences from the reference:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -147,7 +148,13 @@ def create_loader(
     """Build the loader for ``dataset``: transform, sampler, collate, workers and device prefetch.
 
     ``dataset.transform`` is replaced by ``create_transform(input_size, is_training, ...)`` built from
-    the augmentation arguments (as the reference does). With ``use_prefetcher`` (default) the transform
+    the augmentation arguments (as the reference does), made a
+    :class:`~pixelpipe.transforms.decode_crop.DecodePipeline`: an
+    :class:`~pixelpipe.datasets.ImageDataset` then hands it the encoded image instead of decoding it, and it
+    decodes straight to a ``uint8`` tensor (a leading random resized crop fused with the decode, at
+    reduced JPEG scale where that keeps the output resolution), whatever the dataset's ``image_backend``;
+    decode errors still follow the dataset's ``on_error``. Other datasets' images go through it unchanged.
+    A transform you set yourself afterwards is used as is. With ``use_prefetcher`` (default) the transform
     stops at ``uint8`` images, batches are collated with :func:`fast_collate` and a
     :class:`PrefetchLoader` moves them to ``device``, normalises them with ``mean``/``std`` and, when
     training with ``re_prob > 0``, erases there; without it the transform normalises and erases per image.
@@ -224,9 +231,10 @@ def create_loader(
     device = resolve_device(device)
 
     from ..transforms import create_transform  # lazy: the loader module imports without transforms
+    from ..transforms.decode_crop import fuse_decode
 
     re_num_splits = (num_aug_splits or 2) if re_split else 0
-    dataset.transform = create_transform(
+    transform = create_transform(
         input_size,
         is_training=is_training,
         no_aug=no_aug,
@@ -253,6 +261,8 @@ def create_loader(
         use_prefetcher=use_prefetcher,
         separate=num_aug_splits > 0,
     )
+    # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
+    dataset.transform = fuse_decode(transform)
 
     if collate_fn is None:
         collate_fn = fast_collate if use_prefetcher else default_collate
@@ -269,8 +279,13 @@ def create_loader(
         if num_aug_repeats:
             raise ConfigError("create_loader: num_aug_repeats > 0 needs a map-style dataset.")
         set_loader_cfg = getattr(dataset, "set_loader_cfg", None)
-        if set_loader_cfg is not None:
-            set_loader_cfg(num_workers=num_workers)
+        if set_loader_cfg is not None:  # before the workers start: they copy the configured dataset
+            params = inspect.signature(set_loader_cfg).parameters
+            takes_more = "batch_size" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+            if takes_more:
+                set_loader_cfg(num_workers=num_workers, batch_size=batch_size, drop_last=is_training)
+            else:
+                set_loader_cfg(num_workers=num_workers)
         loader_dataset: Any = dataset
         loader_kwargs.update(collate_fn=collate_fn)
     else:

@@ -10,6 +10,12 @@ tensor) and cropped before resizing.
 
 On large photos this decodes up to 64x fewer pixels; the result stays within a few grey levels of the
 full-decode path (PSNR above 35 dB, see :data:`REDUCING_GAP` and the tests).
+
+:func:`fuse_decode` turns a ``create_transform`` pipeline into a :class:`DecodePipeline`, which also accepts
+an :class:`~pixelpipe.io.EncodedImage` (what :class:`~pixelpipe.datasets.ImageDataset` hands a transform
+that declares ``accepts_encoded``): a leading random resized crop is fused with the decode as above, any
+other pipeline decodes with :func:`~pixelpipe.io.decode_tensor` and runs on the ``uint8`` tensor.
+``create_loader`` uses it for the transforms it builds.
 """
 
 from __future__ import annotations
@@ -25,12 +31,24 @@ from PIL import Image
 from torchvision.io import ImageReadMode, decode_image
 
 from ..errors import ConfigError
+from ..io.decode import _DECODE_ERRORS
+from ..io.encoded import EncodedImage
+from ..rng import get_rng
 from . import functional as F
 from .base import Transform
+from .compose import Compose, call_with_rng
 from .interpolation import to_pil_interp
 from .resize import CropParams, RandomResizedCropAndInterpolation, _choose, _sample_window
 
-__all__ = ["REDUCING_GAP", "DecodeRandomResizedCrop", "draft_scale", "jpeg_size", "tensor_to_pil"]
+__all__ = [
+    "REDUCING_GAP",
+    "DecodePipeline",
+    "DecodeRandomResizedCrop",
+    "draft_scale",
+    "fuse_decode",
+    "jpeg_size",
+    "tensor_to_pil",
+]
 
 _SCALES = (8, 4, 2)
 #: A reduced decode must keep the window at least this many times the output size on both axes, so the
@@ -107,7 +125,12 @@ class DecodeRandomResizedCrop(Transform):
         self.output = output
 
     def make_params(self, img: Any, rng: np.random.Generator) -> DecodeCropParams:
-        height, width, is_jpeg = _header_size(_as_bytes(img))
+        return self.params_for_size(*_header_size(_as_bytes(img)), rng)
+
+    def params_for_size(
+        self, height: int, width: int, is_jpeg: bool, rng: np.random.Generator
+    ) -> DecodeCropParams:
+        """Draw the window for an image of ``height`` x ``width`` (as :meth:`make_params`, header read)."""
         top, left, h, w = _sample_window(height, width, self.rrc.scale, self.rrc.ratio, rng)
         crop = CropParams(top, left, h, w, _choose(self.rrc.interpolation, rng))
         out_h, out_w = self.rrc.size
@@ -135,6 +158,91 @@ class DecodeRandomResizedCrop(Transform):
 
     def __repr__(self) -> str:
         return f"Decode{self.rrc!r}"
+
+
+class DecodePipeline(Compose):
+    """A :class:`Compose` that also takes an :class:`~pixelpipe.io.EncodedImage` and decodes it itself.
+
+    PIL images and tensors run through the transforms exactly as with :class:`Compose`. An
+    :class:`~pixelpipe.io.EncodedImage` is decoded to a ``uint8`` tensor first; when the pipeline starts
+    with a :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation` and the image is an RGB JPEG,
+    the crop is fused with the decode (:class:`DecodeRandomResizedCrop`: window from the header, same
+    distribution and random draws, reduced-scale decode where it keeps the output resolution). Any decode
+    failure ends in :meth:`EncodedImage.decode_tensor <pixelpipe.io.EncodedImage.decode_tensor>`, which
+    decodes what PIL can still read or raises :class:`~pixelpipe.errors.ImageDecodeError` naming the file
+    and index (the dataset's ``on_error`` policy then applies).
+
+    Args:
+        transforms: a :class:`Compose` (its transforms are used) or an iterable of transforms.
+        reduced_decode: allow reduced-scale JPEG decoding in the fused crop.
+
+    Example:
+        >>> from PIL import Image
+        >>> from pixelpipe.io import EncodedImage
+        >>> from pixelpipe.transforms import create_transform
+        >>> buf = io.BytesIO()
+        >>> Image.new('RGB', (80, 60), (90, 120, 30)).save(buf, format='JPEG')
+        >>> pipe = fuse_decode(create_transform(32, is_training=True, use_prefetcher=True))
+        >>> pipe.accepts_encoded, pipe(EncodedImage(buf.getvalue()), rng=np.random.default_rng(0)).shape
+        (True, torch.Size([3, 32, 32]))
+    """
+
+    #: :class:`~pixelpipe.datasets.ImageDataset` hands this transform encoded images.
+    accepts_encoded = True
+
+    def __init__(self, transforms: Any, *, reduced_decode: bool = True) -> None:
+        super().__init__(transforms.transforms if isinstance(transforms, Compose) else transforms)
+        first = self.transforms[0] if self.transforms else None
+        self.decode_crop: DecodeRandomResizedCrop | None = None
+        if type(first) is RandomResizedCropAndInterpolation:  # subclasses may draw differently
+            self.decode_crop = DecodeRandomResizedCrop(rrc=first, reduced_decode=reduced_decode)
+
+    def __call__(self, img: Any, *, rng: np.random.Generator | None = None) -> Any:
+        if not isinstance(img, EncodedImage):
+            return super().__call__(img, rng=rng)
+        rng = rng if rng is not None else get_rng()
+        if self.decode_crop is not None and img.mode == "RGB" and img.format == "jpeg":
+            out = self._decode_crop(img, self.decode_crop, rng)
+            rest = self.transforms[1:]
+        else:
+            out = img.decode_tensor()
+            rest = self.transforms
+        for t in rest:
+            out = call_with_rng(t, out, rng)
+        return out
+
+    @staticmethod
+    def _decode_crop(img: EncodedImage, dc: DecodeRandomResizedCrop, rng: np.random.Generator) -> Any:
+        size = jpeg_size(img.data)
+        if size is None:  # no readable frame header: decode (or raise) first, crop the tensor as usual
+            return call_with_rng(dc.rrc, img.decode_tensor(), rng)
+        params = dc.params_for_size(size[0], size[1], True, rng)
+        try:
+            return dc.apply(img.data, params)
+        except (RuntimeError, *_DECODE_ERRORS):
+            full = img.decode_tensor()  # what PIL can still decode, else ImageDecodeError (file, index)
+            c = params.crop
+            return F.resized_crop(full, c.top, c.left, c.height, c.width, dc.rrc.size, c.interpolation)
+
+
+def fuse_decode(transform: Any, *, reduced_decode: bool = True) -> Any:
+    """Let a ``create_transform`` pipeline decode encoded images itself (see :class:`DecodePipeline`).
+
+    A :class:`Compose` becomes a :class:`DecodePipeline` with the same transforms; for the
+    ``(primary, secondary, final)`` stages of ``create_transform(..., separate=True)`` only the primary
+    stage (the one the dataset calls) is converted. Anything else is returned unchanged.
+
+    Example:
+        >>> from pixelpipe.transforms import create_transform
+        >>> primary, secondary, final = fuse_decode(create_transform(32, is_training=True, separate=True))
+        >>> type(primary).__name__, type(secondary).__name__
+        ('DecodePipeline', 'Compose')
+    """
+    if isinstance(transform, tuple) and len(transform) == 3:
+        return (fuse_decode(transform[0], reduced_decode=reduced_decode), *transform[1:])
+    if type(transform) is Compose:
+        return DecodePipeline(transform, reduced_decode=reduced_decode)
+    return transform
 
 
 def tensor_to_pil(img: torch.Tensor) -> Image.Image:
