@@ -57,10 +57,39 @@ def _write_pets(root: Path) -> None:
             render_shape(shape, new_rng(ci, i), 40).save(root / f"{breed}_{i + 1}.jpg")
 
 
+def _write_shards(tmp_path: Path) -> None:
+    """``shards/`` as ``pixelpipe shard data/ shards/ --split train`` writes it, from a small folder."""
+    from pixelpipe.streaming.writer import write_shards
+    from pixelpipe.synthetic import write_shapes_folder
+
+    write_shapes_folder(tmp_path / "data" / "train", per_class=4, size=40, classes=("circle", "star"))
+    write_shards(tmp_path / "data", tmp_path / "shards", max_count=3, split="train", progress=False)
+
+
+def _write_hf(tmp_path: Path) -> None:
+    """``data/beans`` (a ``save_to_disk`` folder) and ``data/parquet/train-*.parquet``."""
+    datasets = pytest.importorskip("datasets")
+    images, labels = [], []
+    for i in range(8):
+        buf = io.BytesIO()
+        render_shape(("circle", "star")[i % 2], new_rng(7, i), 40).save(buf, format="JPEG")
+        images.append({"bytes": buf.getvalue(), "path": None})
+        labels.append(i % 2)
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=["angular_leaf_spot", "healthy"])}
+    )
+    ds = datasets.Dataset.from_dict({"image": images, "label": labels}, features=features)
+    ds.save_to_disk(str(tmp_path / "data" / "beans"))
+    (tmp_path / "data" / "parquet").mkdir(parents=True)
+    ds.to_parquet(str(tmp_path / "data" / "parquet" / "train-0.parquet"))
+
+
 @pytest.fixture
 def readme_cwd(tmp_path, monkeypatch):
     _write_imagenette_tar(tmp_path / "imagenette.tar")
     _write_pets(tmp_path / "pets" / "images")
+    _write_shards(tmp_path)
+    _write_hf(tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
