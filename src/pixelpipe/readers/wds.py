@@ -12,7 +12,12 @@ Same constructor as the reference's ``ReaderWds`` (REFERENCE §1.9), on pixelpip
   the ``input_key`` members, or with an unreadable ``cls``, is yielded with a
   :class:`~pixelpipe.errors.SampleError` as its input, naming the shard and key, and
   :class:`~pixelpipe.datasets.IterableImageDataset` applies its ``on_error`` policy.
-* Only local shard files are read (no URLs, no ``pipe:``); the ``webdataset`` package is not needed.
+* ``root`` and shard names may be local paths, ``file://`` / ``http(s)://`` URLs or ``pipe:CMD`` commands
+  (e.g. ``pipe:aws s3 cp s3://bucket/train-0000.tar -``), opened with
+  :func:`pixelpipe.streaming.gopen.open_stream`; the ``webdataset`` package is not needed. Remote shards
+  are read sequentially, so their per-shard sample counts must come from the split info
+  (``shard_lengths``, as ``pixelpipe shard`` writes it): without them the reader raises a
+  :class:`~pixelpipe.errors.ConfigError` instead of downloading every shard to count it.
 
 Example:
     >>> import io, os, tarfile, tempfile
@@ -33,6 +38,7 @@ import os
 from typing import Any
 
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
+from ..streaming.gopen import is_remote, join_url, local_path
 from ..streaming.shards import load_dataset_info, resolve_split
 from ..streaming.stream import ShardStream
 from ..streaming.tar import Fields, TarShardSource
@@ -86,7 +92,7 @@ class ReaderWds(ShardStream):
     """Stream webdataset tar shards (see the module docs).
 
     Args:
-        root: folder holding the shards and ``_info.json``.
+        root: folder or URL (``https://host/shards/``) holding the shards and ``_info.json``.
         name: dataset name (informational).
         split: split name of the info file, or a shard spec (``'x-{0000..0099}.tar|12345'``).
         is_training: shuffle shards and samples; round per-worker counts up to ``batch_size``.
@@ -133,13 +139,13 @@ class ReaderWds(ShardStream):
         if root is None:
             raise ConfigError("ReaderWds needs root: the folder holding the shards and _info.json")
         self.root = os.fspath(root)
-        if not os.path.isdir(self.root):
+        if not is_remote(self.root) and not os.path.isdir(local_path(self.root)):
             raise DatasetNotFoundError(f"ReaderWds: root {self.root!r} is not a folder")
         self.name = name or ""
         self.info = load_dataset_info(self.root)
         self.split_info = resolve_split(self.root, split, self.info)
-        paths = [f if os.path.isabs(f) else os.path.join(self.root, f) for f in self.split_info.filenames]
-        missing = [p for p in paths if not os.path.isfile(p)]
+        paths = [join_url(self.root, f) for f in self.split_info.filenames]
+        missing = [p for p in paths if not is_remote(p) and not os.path.isfile(local_path(p))]
         if missing:
             raise DatasetNotFoundError(
                 f"ReaderWds: {len(missing)} of {len(paths)} shards of split {split!r} are missing, "

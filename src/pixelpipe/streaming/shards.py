@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, DatasetNotFoundError
+from .gopen import is_remote, join_url, local_path, open_stream
 
 __all__ = [
     "SplitInfo",
@@ -84,11 +85,29 @@ def is_shard_spec(split: str) -> bool:
     return "tar" in split or ".." in split
 
 
+def _split_suffix(spec: str) -> tuple[str, str | None]:
+    """``'spec|123'`` -> ``('spec', '123')``; a shell ``|`` inside a ``pipe:`` command is not a suffix."""
+    head, sep, count = spec.rpartition("|")
+    if not sep or ("pipe:" in spec and not count.strip().isdigit()):
+        return spec, None
+    if "pipe:" not in spec:
+        head, _, count = spec.partition("|")
+    return head, count
+
+
 def parse_shard_spec(spec: str) -> tuple[list[str], int | None]:
-    """Expanded shard names and the ``|num_samples`` suffix (``None`` without one)."""
-    spec, sep, count = spec.partition("|")
+    """Expanded shard names and the ``|num_samples`` suffix (``None`` without one).
+
+    Shard names may be URLs or ``pipe:`` commands (braces are expanded in them too); in a ``pipe:`` spec
+    only a final ``|<digits>`` is a suffix, other ``|`` belong to the shell command.
+
+    Example:
+        >>> parse_shard_spec('pipe:curl -s https://h/x-{0..1}.tar.gz | gunzip')
+        (['pipe:curl -s https://h/x-0.tar.gz | gunzip', 'pipe:curl -s https://h/x-1.tar.gz | gunzip'], None)
+    """
+    spec, count = _split_suffix(spec)
     num_samples = None
-    if sep:
+    if count is not None:
         try:
             num_samples = int(count.strip())
         except ValueError:
@@ -115,20 +134,41 @@ class SplitInfo:
     alt_label: str = ""
 
 
-def load_dataset_info(root: str | os.PathLike[str]) -> dict[str, Any]:
-    """``root/_info.json`` or ``root/info.json`` as a dict; ``{}`` (and a log line) when neither exists."""
-    for name in INFO_FILES:
-        path = os.path.join(os.fspath(root), name)
-        if os.path.isfile(path):
+def _read_info(path: str) -> dict[str, Any] | None:
+    """The JSON object in ``path`` (a local path or a URL); ``None`` when it does not exist."""
+    try:
+        if is_remote(path):
             try:
-                with open(path, encoding="utf-8") as f:
-                    info = json.load(f)
-            except (OSError, ValueError) as e:
-                raise ConfigError(f"cannot read dataset info {path!r}: {type(e).__name__}: {e}") from e
-            if not isinstance(info, dict):
-                raise ConfigError(f"dataset info {path!r} must hold a JSON object")
+                stream = open_stream(path)
+            except DatasetNotFoundError:
+                return None
+            with stream:
+                info = json.loads(stream.read().decode("utf-8"))
+        else:
+            local = local_path(path)
+            if not os.path.isfile(local):
+                return None
+            with open(local, encoding="utf-8") as f:
+                info = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read dataset info {path!r}: {type(e).__name__}: {e}") from e
+    if not isinstance(info, dict):
+        raise ConfigError(f"dataset info {path!r} must hold a JSON object")
+    return info
+
+
+def load_dataset_info(root: str | os.PathLike[str]) -> dict[str, Any]:
+    """``root/_info.json`` or ``root/info.json`` as a dict; ``{}`` (and a log line) when neither exists.
+
+    ``root`` is a folder or a URL (``http(s)://``, ``file://``); a URL root is read with
+    :func:`~pixelpipe.streaming.gopen.open_stream` (an HTTP 404 counts as "does not exist").
+    """
+    root = os.fspath(root)
+    for name in INFO_FILES:
+        info = _read_info(join_url(root, name))
+        if info is not None:
             return info
-    _LOG.info("no _info.json / info.json under %r: splits must be given as shard specs", os.fspath(root))
+    _LOG.info("no _info.json / info.json under %r: splits must be given as shard specs", root)
     return {}
 
 
@@ -167,7 +207,7 @@ def resolve_split(root: str | os.PathLike[str], split: str, info: dict[str, Any]
     if is_shard_spec(split):
         files, num = parse_shard_spec(split)
         out = SplitInfo(name="", num_samples=num or 0, filenames=files)
-        parts = os.path.basename(split.partition("|")[0]).split("-")[-4:]
+        parts = os.path.basename(_split_suffix(split)[0]).split("-")[-4:]
         known = [p for p in parts if p in splits]
         if known and "::" not in split:
             full = _entry_to_info(known[-1], splits[known[-1]], root)

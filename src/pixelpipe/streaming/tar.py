@@ -1,8 +1,17 @@
 """Webdataset tar shards: samples are runs of consecutive members sharing a key (``<key>.<ext>``).
 
 Read with :mod:`tarfile` straight from the archive (nothing is extracted to disk; only regular files are
-read; member names are used as keys, never as paths). Skipping the first ``start`` samples of a shard reads
-member headers only.
+read; member names are used as keys, never as paths).
+
+* A local shard (a path or ``file://`` URL) is read with random access: skipping the first ``start``
+  samples reads member headers only.
+* A remote shard (``http(s)://`` URL or ``pipe:CMD``, opened with
+  :func:`~pixelpipe.streaming.gopen.open_stream`) is read sequentially in tarfile's streaming mode
+  (``'r|*'``): skipping ``start`` samples reads and discards their bytes, and counting its samples
+  (:func:`count_tar_samples`) downloads the whole shard. :class:`TarShardSource` therefore needs the
+  lengths of remote shards (``shard_lengths`` in the split info, as ``pixelpipe shard`` writes it) and
+  raises a :class:`~pixelpipe.errors.ConfigError` without them, unless asked to count them
+  (``count_remote=True``).
 
 Example:
     >>> import io, os, tarfile, tempfile
@@ -16,13 +25,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PixelpipeError
+from .gopen import StreamError, is_remote, local_path, open_stream
 
 __all__ = ["TarShardSource", "count_tar_samples", "iter_tar_samples", "split_member_name"]
 
@@ -36,43 +47,68 @@ def split_member_name(name: str) -> tuple[str, str]:
     return (posixpath.join(head, stem) if head else stem), ext.lower()
 
 
-def _check_local(path: str) -> None:
-    if "://" in path or path.startswith("pipe:"):
-        raise ConfigError(
-            f"shard {path!r}: only local shard files are supported (download or mount them first)"
-        )
+def _sample_runs(
+    members: Iterator[tarfile.TarInfo], tf: tarfile.TarFile, start: int, read: bool
+) -> Iterator[tuple[str, Fields]]:
+    key, fields, index = None, {}, -1
+    for member in members:
+        if not member.isreg():
+            continue
+        k, ext = split_member_name(member.name)
+        if not posixpath.basename(k) or posixpath.basename(member.name).startswith("."):
+            continue  # hidden files such as ._ AppleDouble entries
+        if k != key:
+            if key is not None and index >= start:
+                yield key, fields
+            key, fields, index = k, {}, index + 1
+        if read and index >= start:
+            f = tf.extractfile(member)
+            fields[ext] = f.read() if f is not None else b""
+        else:
+            fields[ext] = b""
+    if key is not None and index >= start:
+        yield key, fields
+
+
+def _streamed_members(tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
+    """Members one after the other, without keeping the list of all of them (a shard can be large)."""
+    while (member := tf.next()) is not None:
+        tf.members.clear()
+        yield member
 
 
 def _samples(path: str, start: int, read: bool) -> Iterator[tuple[str, Fields]]:
-    _check_local(path)
-    with tarfile.open(path, mode="r:*") as tf:
-        key, fields, index = None, {}, -1
-        for member in tf:
-            if not member.isreg():
-                continue
-            k, ext = split_member_name(member.name)
-            if not posixpath.basename(k) or posixpath.basename(member.name).startswith("."):
-                continue  # hidden files such as ._ AppleDouble entries
-            if k != key:
-                if key is not None and index >= start:
-                    yield key, fields
-                key, fields, index = k, {}, index + 1
-            if read and index >= start:
-                f = tf.extractfile(member)
-                fields[ext] = f.read() if f is not None else b""
-            else:
-                fields[ext] = b""
-        if key is not None and index >= start:
-            yield key, fields
+    if not is_remote(path):
+        with tarfile.open(local_path(path), mode="r:*") as tf:
+            yield from _sample_runs(iter(tf), tf, start, read)
+        return
+    with open_stream(path) as stream:
+        try:
+            tf = tarfile.open(fileobj=stream, mode="r|*")  # noqa: SIM115 (closed by the with below)
+        except tarfile.TarError as e:
+            raise StreamError(f"shard {path!r} is not a readable tar stream: {e}") from e
+        with tf:
+            try:
+                yield from _sample_runs(_streamed_members(tf), tf, start, read)
+            except PixelpipeError:
+                raise
+            except (tarfile.TarError, OSError) as e:  # a truncated archive, a network timeout, ...
+                raise StreamError(f"shard {path!r}: {type(e).__name__}: {e}") from e
+        while stream.read(1 << 16):
+            pass  # the end-of-archive padding: read to the end so the exit status of a pipe: is checked
 
 
 def iter_tar_samples(path: str, start: int = 0) -> Iterator[tuple[str, Fields]]:
-    """``(key, {ext: bytes})`` for each sample of the tar shard ``path`` from sample ``start`` on."""
+    """``(key, {ext: bytes})`` for each sample of the tar shard ``path`` from sample ``start`` on.
+
+    ``path`` is a local path or any name :func:`~pixelpipe.streaming.gopen.open_stream` opens (URL,
+    ``pipe:``); close the iterator (or exhaust it) to release the stream.
+    """
     return _samples(os.fspath(path), start, read=True)
 
 
 def count_tar_samples(path: str) -> int:
-    """Samples in the tar shard ``path`` (reads member headers only)."""
+    """Samples in the tar shard ``path`` (local: reads member headers only; remote: streams the shard)."""
     return sum(1 for _ in _samples(os.fspath(path), 0, read=False))
 
 
@@ -80,9 +116,16 @@ class TarShardSource:
     """A :class:`~pixelpipe.streaming.source.ShardSource` over webdataset tar files.
 
     Args:
-        paths: shard files.
-        lengths: samples per shard; ``None`` counts them now (headers only).
+        paths: shard files: local paths or URLs / ``pipe:`` commands (see
+            :func:`~pixelpipe.streaming.gopen.open_stream`).
+        lengths: samples per shard; ``None`` counts them now (local shards: headers only).
         make_sample: ``(key, fields) -> (input, target)``; the default returns ``(fields, None)``.
+        count_remote: with ``lengths=None``, count the samples of remote shards by streaming each of them
+            once (downloads everything); by default that raises instead.
+
+    Raises:
+        ConfigError: ``lengths`` has the wrong size, or remote shards without ``lengths`` (and without
+            ``count_remote``).
     """
 
     def __init__(
@@ -90,11 +133,18 @@ class TarShardSource:
         paths: Sequence[str],
         lengths: Sequence[int] | None = None,
         make_sample: Callable[[str, Fields], tuple[Any, Any]] | None = None,
+        count_remote: bool = False,
     ) -> None:
         self.paths = [os.fspath(p) for p in paths]
-        for p in self.paths:
-            _check_local(p)
         if lengths is None:
+            remote = [p for p in self.paths if is_remote(p)]
+            if remote and not count_remote:
+                raise ConfigError(
+                    f"{len(remote)} remote shards (e.g. {remote[0]!r}) have no known sample counts. Give "
+                    "per-shard counts as 'shard_lengths' of the split in _info.json / info.json next to "
+                    "the shards (`pixelpipe shard` writes it; a '|num_samples' total is not enough), or "
+                    "count them once with pixelpipe.streaming.tar.count_tar_samples(url) (downloads them)"
+                )
             lengths = [count_tar_samples(p) for p in self.paths]
         elif len(lengths) != len(self.paths):
             raise ConfigError(f"{len(self.paths)} shards but {len(lengths)} shard lengths")
@@ -105,9 +155,10 @@ class TarShardSource:
         return self.paths[index]
 
     def iter_shard(self, index: int, start: int = 0) -> Iterator[tuple[str, Any, Any]]:
-        for key, fields in iter_tar_samples(self.paths[index], start):
-            if self.make_sample is None:
-                yield key, fields, None
-            else:
-                value, target = self.make_sample(key, fields)
-                yield key, value, target
+        with contextlib.closing(iter_tar_samples(self.paths[index], start)) as samples:
+            for key, fields in samples:
+                if self.make_sample is None:
+                    yield key, fields, None
+                else:
+                    value, target = self.make_sample(key, fields)
+                    yield key, value, target

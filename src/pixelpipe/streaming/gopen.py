@@ -1,0 +1,177 @@
+"""Open a shard or an info file by name: a local path, ``file://`` / ``http(s)://`` URL or ``pipe:`` command.
+
+:func:`open_stream` returns a binary, readable, sequential file-like object (use it as a context manager):
+
+* a local path or ``file://`` URL: the file itself (seekable);
+* ``http://`` / ``https://``: the response body, read with :mod:`urllib` (``timeout`` seconds per blocking
+  operation); a failed request raises naming the URL and the HTTP status;
+* ``pipe:CMD``: the standard output of the shell command ``CMD`` (e.g. ``pipe:aws s3 cp s3://b/x.tar -``,
+  ``pipe:curl -s -f -L URL``). Its standard error is kept (in a temporary file) for error messages. After
+  the whole output has been read, closing waits for the command and raises :class:`StreamError` naming it
+  and its exit status if it failed. Closing *before* the end of the output (a consumer that stops early)
+  terminates the command and ignores its exit status.
+
+Every other ``scheme://`` is refused with a :class:`~pixelpipe.errors.ConfigError` (use ``pipe:`` with the
+scheme's command-line client, such as ``pipe:gsutil cat gs://b/x.tar``).
+
+Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'data.bin')
+    >>> with open(path, 'wb') as f:
+    ...     _ = f.write(b'hello')
+    >>> with open_stream(f'pipe:cat {path}') as s:
+    ...     s.read()
+    b'hello'
+    >>> with open_stream('file://' + path) as s:
+    ...     s.read(4)
+    b'hell'
+    >>> is_remote('https://host/x.tar'), is_remote('pipe:cat x.tar'), is_remote('file:///x.tar')
+    (True, True, False)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import IO, Any
+
+from ..errors import ConfigError, DatasetNotFoundError, PixelpipeError
+
+__all__ = ["StreamError", "is_remote", "join_url", "local_path", "open_stream"]
+
+DEFAULT_TIMEOUT = 60.0
+_HTTP = ("http://", "https://")
+
+
+class StreamError(PixelpipeError, OSError):
+    """A URL or ``pipe:`` command could not be read; the message names it (and exit status or HTTP code)."""
+
+
+def is_remote(name: str) -> bool:
+    """Whether ``name`` is read as a stream (a ``scheme://`` URL other than ``file://``, or ``pipe:``)."""
+    return name.startswith("pipe:") or ("://" in name and not name.startswith("file://"))
+
+
+def local_path(name: str) -> str:
+    """The file system path of a local ``name`` (``file://`` URLs are decoded)."""
+    if name.startswith("file://"):
+        return urllib.request.url2pathname(urllib.parse.urlparse(name).path)
+    return name
+
+
+def join_url(root: str, name: str) -> str:
+    """``name`` relative to ``root`` (a folder path or a URL); absolute paths and URLs are kept.
+
+    Example:
+        >>> join_url('https://host/shards', 'train-0.tar'), join_url('https://host/s/', 'pipe:cat x')
+        ('https://host/shards/train-0.tar', 'pipe:cat x')
+    """
+    if is_remote(name) or name.startswith("file://") or os.path.isabs(name):
+        return name
+    if is_remote(root) or root.startswith("file://"):
+        return root.rstrip("/") + "/" + name
+    return os.path.join(root, name)
+
+
+class _PipeStream(io.RawIOBase):
+    """The standard output of a shell command (see :func:`open_stream`)."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__()
+        self.command = command
+        self._eof = False
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        try:
+            self._proc = subprocess.Popen(
+                command, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr
+            )
+        except OSError as e:
+            self._stderr.close()
+            raise StreamError(f"cannot start pipe command {command!r}: {e}") from e
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        stdout = self._proc.stdout
+        if stdout is None or self.closed:
+            raise ValueError(f"pipe command {self.command!r}: read from a closed stream")
+        n = stdout.readinto(buffer)
+        if not n:
+            self._eof = True
+        return n or 0
+
+    def _stderr_tail(self) -> str:
+        self._stderr.seek(0, io.SEEK_END)
+        size = self._stderr.tell()
+        self._stderr.seek(max(0, size - 1000))
+        text = self._stderr.read().decode("utf-8", "replace").strip()
+        return f"; stderr: {text}" if text else ""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            proc = self._proc
+            if proc.stdout is not None:
+                proc.stdout.close()  # the rest of a pipeline stops on SIGPIPE
+            if not self._eof and proc.poll() is None:
+                proc.kill()  # the consumer stopped early: the exit status means nothing
+            status = proc.wait()
+            if self._eof and status != 0:
+                raise StreamError(
+                    f"pipe command {self.command!r} failed with exit status {status}{self._stderr_tail()}"
+                )
+        finally:
+            self._stderr.close()
+            super().close()
+
+
+def _open_http(url: str, timeout: float) -> IO[bytes]:
+    try:
+        return urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        e.close()
+        cls = DatasetNotFoundError if e.code in (404, 410) else StreamError
+        raise cls(f"cannot open {url!r}: HTTP {e.code} {e.reason}") from None
+    except (urllib.error.URLError, OSError) as e:
+        why = getattr(e, "reason", e)
+        raise StreamError(f"cannot open {url!r}: {why}") from e
+
+
+def open_stream(name: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> IO[bytes]:
+    """Open ``name`` (a path, ``file://``, ``http(s)://`` URL or ``pipe:CMD``) for binary reading.
+
+    Args:
+        name: what to open (see the module docs).
+        timeout: seconds to wait for a network response (per blocking operation; HTTP only).
+
+    Raises:
+        DatasetNotFoundError: a missing local file, or HTTP 404 / 410.
+        StreamError: any other HTTP or network failure, or a ``pipe:`` command that cannot start.
+        ConfigError: an unsupported URL scheme.
+    """
+    name = os.fspath(name)
+    if name.startswith("pipe:"):
+        command = name[len("pipe:") :].strip()
+        if not command:
+            raise ConfigError(f"{name!r}: 'pipe:' must be followed by a shell command")
+        return io.BufferedReader(_PipeStream(command))
+    if name.startswith(_HTTP):
+        return _open_http(name, timeout)
+    if "://" in name and not name.startswith("file://"):
+        scheme = name.partition("://")[0]
+        raise ConfigError(
+            f"{name!r}: URL scheme {scheme!r} is not supported; use http(s)://, file:// or "
+            f"'pipe:<command writing the file to stdout>'"
+        )
+    path = local_path(name)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DatasetNotFoundError(f"file {name!r} does not exist") from None
