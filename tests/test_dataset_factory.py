@@ -167,12 +167,15 @@ def test_tfds_not_supported(tmp_path):
         create_dataset("tfds/mnist", root=tmp_path)
 
 
-@pytest.mark.parametrize("prefix", ["hfids", "wds", "WDS"])
-def test_streaming_datasets_absent_in_this_version(tmp_path, prefix):
-    if hasattr(pixelpipe.datasets, "IterableImageDataset"):
-        pytest.skip("streaming datasets are available")
-    with pytest.raises(UnknownReaderError, match="streaming"):
-        create_dataset(f"{prefix}/some-Dataset", root=tmp_path)
+@pytest.mark.parametrize("prefix", ["wds", "WDS"])
+def test_streaming_prefix_routes_to_iterable_dataset(tmp_path, prefix):
+    from pixelpipe.streaming.writer import write_shards
+
+    write_folder(tmp_path / "data")
+    write_shards(tmp_path / "data", tmp_path / "shards", max_count=2, split="train", progress=False)
+    ds = create_dataset(f"{prefix}/Some-Dataset", root=tmp_path / "shards", split="train")
+    assert isinstance(ds, pixelpipe.datasets.IterableImageDataset)
+    assert len(ds) == len(list(ds)) > 0
 
 
 @pytest.mark.parametrize("name", ["", "imagenet", "torch/folder", "torch/mnist"])

@@ -9,7 +9,6 @@ is lower-cased (dataset names keep their case); unknown ``torch/`` datasets and 
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
@@ -124,16 +123,6 @@ def _torch_dataset(ds_name: str, root: Any, split: str, search: bool, download: 
         raise
 
 
-def _iterable_dataset() -> Any:
-    module = importlib.import_module("pixelpipe.datasets")
-    cls = getattr(module, "IterableImageDataset", None)
-    if cls is None:
-        raise UnknownReaderError(
-            "create_dataset: streaming datasets (hfids/, wds/) are not available in this version of pixelpipe"
-        )
-    return cls
-
-
 def create_dataset(
     name: str,
     root: str | os.PathLike[str] | None = None,
@@ -211,7 +200,7 @@ def create_dataset(
             **kwargs,
         )
     if prefix in ("hfids", "wds"):
-        iterable = _iterable_dataset()
+        from .iterable import IterableImageDataset as iterable
         extra: dict[str, Any] = {}
         if prefix == "hfids":
             extra = dict(download=download, trust_remote_code=trust_remote_code)
