@@ -56,3 +56,60 @@ def test_module_entry_point():
         [sys.executable, "-m", "pixelpipe", "--version"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("pixelpipe ")
+
+
+def test_demo_on_webdataset_shards(tmp_path, capsys):
+    from pixelpipe.streaming.writer import write_shards
+
+    classes = ("circle", "star")
+    write_shapes_folder(tmp_path / "src" / "train", per_class=4, size=40, classes=classes)
+    write_shapes_folder(tmp_path / "src" / "val", per_class=2, size=40, classes=classes, split="validation")
+    shards = tmp_path / "shards"
+    write_shards(tmp_path / "src" / "train", shards, max_count=3, split="train", progress=False)
+    write_shards(tmp_path / "src" / "val", shards, max_count=3, split="validation", progress=False)
+    assert main(["demo", "--quick", "--data", str(shards), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "2 classes (circle, star) [webdataset shards, split 'train']" in out
+    assert "held-out accuracy" in out and "images/s" in out
+    assert (tmp_path / "o" / "preview.png").stat().st_size > 1000
+
+
+class _Terminal:
+    """A stderr stand-in that says it is a terminal."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_tar_indexing_progress_only_on_a_terminal_for_big_archives(tmp_path, monkeypatch, terminal):
+    import io
+    import tarfile
+
+    from pixelpipe.readers import tar as tar_reader
+
+    path = tmp_path / "many.tar"
+    with tarfile.open(path, "w") as tf:
+        for i in range(2500):
+            ti = tarfile.TarInfo(f"c{i % 2}/{i}.jpg")
+            ti.size = 1
+            tf.addfile(ti, io.BytesIO(b"x"))
+    err = _Terminal() if terminal else io.StringIO()
+    written = (lambda: err.text) if terminal else err.getvalue
+    monkeypatch.setattr(tar_reader.sys, "stderr", err)
+    reader = tar_reader.ReaderImageInTar(path, cache_tarinfo=False)  # small: quiet even on a terminal
+    assert len(reader) == 2500 and written() == ""
+    monkeypatch.setattr(tar_reader, "PROGRESS_MIN_MEMBERS", 1000)
+    reader = tar_reader.ReaderImageInTar(path, cache_tarinfo=False)
+    assert len(reader) == 2500
+    assert ("indexing tar" in written()) == terminal

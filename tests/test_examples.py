@@ -80,3 +80,23 @@ def test_jensen_shannon_divergence():
     m = (p + q) / 2
     expected = 0.5 * (p * (p / m).log()).sum() + 0.5 * (q * (q / m).log()).sum()
     assert float(js([a, torch.tensor([[0.0, 1.0, 0.5]])])) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_distributed_shards_two_ranks_with_torchrun():
+    import os
+    import re
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    cmd += [str(EXAMPLES / "distributed_shards.py"), "--epochs", "2", "--img-size", "24", "--per-class", "6"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    out = result.stdout
+    assert "2 ranks" in out
+    # 30 samples in shards of 4 over 2 ranks x 1 worker, batch 8: every rank the same whole batches
+    summaries = re.findall(r"epoch (\d)/2: samples per rank \[(\d+), (\d+)\] \(equal\), loss ([\d.]+)", out)
+    assert [s[0] for s in summaries] == ["1", "2"]
+    assert all(s[1] == s[2] and int(s[1]) > 0 for s in summaries)
+    assert len(re.findall(r"rank [01] epoch \d/2: \d+ samples, loss", out)) == 4

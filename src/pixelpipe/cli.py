@@ -24,15 +24,21 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
             "The main job on a built-in default: writes a procedural .tar of class folders (no download), "
             "loads it with create_dataset, augments it with create_transform/create_loader and Mixup/CutMix, "
             "and trains a small CNN for a short CPU run, reporting loss, held-out accuracy and images/s. "
-            "Point it at your own folder or tar with --data."
+            "Point it at your own folder, tar or webdataset shards with --data."
         ),
     )
-    p.add_argument("--data", default=None, help="a folder or .tar of class folders to use instead")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="a folder or .tar of class folders, or a folder of webdataset shards + _info.json "
+        "(from pixelpipe shard; a 'validation' split is the held-out set) to use instead",
+    )
     p.add_argument("--out", default="pixelpipe-demo", help="output folder (dataset, preview grid)")
     p.add_argument("--per-class", type=int, default=200, help="training images per class (built-in data)")
-    p.add_argument("--img-size", type=int, default=64, help="training input size")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--img-size", type=int, default=224, help="training input size")
+    p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW, one-cycle schedule)")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers (0: main process)")
     p.add_argument("--aug", default="rand-m9-n3-mstd0.5", help="auto_augment config string")
     p.add_argument("--seed", type=int, default=0)

@@ -13,6 +13,10 @@ Labels follow the reference: the class of a member is the last component of ``<p
 where ``<path>`` is ``''`` for a single root tar, the tar's stem for a folder of tars, and
 ``<parent path>/<child tar stem>`` inside a nested tar.
 
+Indexing shows a tqdm progress bar when stderr is a terminal and the archives are big (over
+``PROGRESS_MIN_BYTES``, 1 GiB, in total, or past ``PROGRESS_MIN_MEMBERS``, 100k members); it is quiet
+otherwise and checks only once per 1024 members, never per member.
+
 The scan can be cached in a JSON file ``_<root name>_tarinfos.json`` beside the archives (never a pickle);
 a cache whose tars, sizes, modification times or extensions differ from what is on disk is rebuilt.
 """
@@ -23,6 +27,7 @@ import io
 import logging
 import os
 import posixpath
+import sys
 import tarfile
 import threading
 from collections import Counter
@@ -44,6 +49,10 @@ _logger = logging.getLogger(__name__)
 
 CACHE_MIN_BYTES = 10 * 1024**3  # with cache_tarinfo=None, cache the scan of tars bigger than this in total
 _MAX_SKIP_RECORDS = 100
+# a progress bar (stderr a terminal only) once the archives are this big or this many members were seen
+PROGRESS_MIN_BYTES = 1024**3
+PROGRESS_MIN_MEMBERS = 100_000
+_TICK = 1024  # members between progress checks: nothing is done per member
 
 
 def member_problem(ti: tarfile.TarInfo) -> str | None:
@@ -67,10 +76,45 @@ def member_problem(ti: tarfile.TarInfo) -> str | None:
 class _Scan:
     """Accumulates one archive's members: ``[name, absolute offset, size]`` rows and skipped members."""
 
-    def __init__(self, extensions: frozenset[str]) -> None:
+    def __init__(self, extensions: frozenset[str], total_bytes: int = 0, progress: bool = False) -> None:
         self.extensions = extensions
         self.skipped: list[list[str]] = []  # [tar, member, reason]
         self.num_skipped = 0
+        # progress: only checked every _TICK members (when tarfile's member list is trimmed) and per archive
+        self.progress = progress
+        self.total_bytes = total_bytes
+        self.done_bytes = 0  # archives finished
+        self.members_seen = 0
+        self.bar: Any = None
+
+    def tick(self, position: int, members: int) -> None:
+        """``members`` more members were read; ``position``: bytes into the current archive."""
+        self.members_seen += members
+        if not self.progress:
+            return
+        if self.bar is None:
+            if self.total_bytes < PROGRESS_MIN_BYTES and self.members_seen < PROGRESS_MIN_MEMBERS:
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.total_bytes,
+                desc="indexing tar",
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+            )
+        self.bar.n = min(self.done_bytes + position, self.total_bytes)
+        self.bar.set_postfix_str(f"{self.members_seen} members", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def skip(self, where: str, name: str, reason: str) -> None:
         self.num_skipped += 1
@@ -79,7 +123,8 @@ class _Scan:
 
     def members(self, tf: tarfile.TarFile, where: str, base: int, limit: int, depth: int, node: dict) -> None:
         for ti in tf:
-            if len(tf.members) > 1024:
+            if len(tf.members) > _TICK:
+                self.tick(base + tf.offset, len(tf.members))
                 tf.members.clear()  # iteration only moves forward; do not keep every TarInfo alive
             if ti.isdir():
                 continue
@@ -107,6 +152,7 @@ class _Scan:
         try:
             with tarfile.open(fileobj=tf.extractfile(ti), mode="r:") as ctf:
                 self.members(ctf, f"{where}:{ti.name}", child["offset"], ti.size, 1, child)
+                self.members_seen += len(ctf.members)
         except tarfile.TarError as e:
             self.skip(where, ti.name, f"nested tar unreadable ({e})")
             return
@@ -121,12 +167,21 @@ def scan_tar(path: str, name: str, extensions: frozenset[str], scan: _Scan) -> d
     try:
         with tarfile.open(path, mode="r:") as tf:
             scan.members(tf, name, 0, st.st_size, 0, node)
+            scan.tick(st.st_size, len(tf.members))
     except tarfile.ReadError as e:
         raise ConfigError(
             f"{path!r} is not an uncompressed tar archive ({e}); pixelpipe reads members in place, "
             "so decompress .tar.gz/.tar.bz2/.tar.xz archives first"
         ) from e
+    scan.done_bytes += st.st_size
     return node
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return bool(sys.stderr is not None and sys.stderr.isatty())
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
 
 
 def _leaf(*parts: str) -> str:
@@ -250,8 +305,12 @@ class ReaderImageInTar(Reader):
             cached = load_tar_cache(cache_path, paths, self._tars, self.extensions)
             if cached is not None:
                 return cached["tars"], cached["skipped"], cached["num_skipped"]
-        scan = _Scan(exts)
-        trees = [scan_tar(p, n, exts, scan) for p, n in zip(paths, self._tars)]
+        total = sum(os.path.getsize(p) for p in paths)
+        scan = _Scan(exts, total_bytes=total, progress=_stderr_is_terminal())
+        try:
+            trees = [scan_tar(p, n, exts, scan) for p, n in zip(paths, self._tars)]
+        finally:
+            scan.close()
         if cache_path:
             save_tar_cache(cache_path, trees, self.extensions, scan.skipped, scan.num_skipped)
         return trees, scan.skipped, scan.num_skipped
