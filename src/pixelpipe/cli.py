@@ -107,6 +107,33 @@ def _add_shard(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_shard)
 
 
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    from .bench.transforms import add_arguments
+
+    p = sub.add_parser(
+        "bench",
+        help="images/sec of pixelpipe's transform pipelines vs the reference (timm), decode included",
+        description=(
+            "Times eval and train create_transform pipelines (RandAugment, AugMix, large photos) on one "
+            "thread from the same JPEG bytes, pixelpipe vs timm in the same run, and prints a markdown table "
+            "with ratios. Without timm installed the reference column reads n/a. Images are cut from "
+            "--photos (or $PIXELPIPE_PHOTOS) or generated; nothing is downloaded."
+        ),
+    )
+    add_arguments(p)
+
+    def run(args: argparse.Namespace) -> int:
+        from .bench.transforms import run as run_bench
+
+        try:
+            run_bench(args)
+        except (ValueError, FileNotFoundError) as e:
+            p.error(str(e))
+        return 0
+
+    p.set_defaults(func=run)
+
+
 def _run_shard(args: argparse.Namespace) -> int:
     from .streaming.writer import write_shards
 
@@ -149,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect(sub)
     _add_preview(sub)
     _add_shard(sub)
+    _add_bench(sub)
     return parser
 
 
