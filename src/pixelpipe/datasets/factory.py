@@ -201,6 +201,7 @@ def create_dataset(
         )
     if prefix in ("hfids", "wds"):
         from .iterable import IterableImageDataset as iterable
+
         extra: dict[str, Any] = {}
         if prefix == "hfids":
             extra = dict(download=download, trust_remote_code=trust_remote_code)
