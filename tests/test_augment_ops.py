@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _stats import ks_critical, ks_statistic
 from conftest import make_image
 from pixelpipe.augment import functional_pil as FP
 from pixelpipe.augment.ops import OP_NAMES, AugmentOp, AugmentOpParams
@@ -124,16 +125,7 @@ def test_posterize_zero_bits_is_black_and_never_raises():
     assert FP.posterize(img, 8) is img
 
 
-def _ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.sort(a), np.sort(b)
-    grid = np.concatenate([a, b])
-    cdf_a = np.searchsorted(a, grid, side="right") / len(a)
-    cdf_b = np.searchsorted(b, grid, side="right") / len(b)
-    return float(np.abs(cdf_a - cdf_b).max())
-
-
-def _ks_critical(n: int, m: int, alpha: float = 1e-3) -> float:
-    return math.sqrt(-math.log(alpha / 2) / 2) * math.sqrt((n + m) / (n * m))
+_C_ALPHA = math.sqrt(-math.log(1e-3 / 2) / 2)  # KS coefficient for alpha = 0.001
 
 
 def _reference_magnitudes(ta, hparams, magnitude, n, seed):
@@ -169,7 +161,7 @@ def test_magnitude_noise_distribution_matches_reference(hparams, magnitude):
     op = AugmentOp("Solarize", prob=1.0, magnitude=magnitude, hparams=hparams)
     rng = np.random.default_rng(1234)
     ours = np.array([op.make_params(None, rng).magnitude for _ in range(n)])
-    assert _ks_statistic(ours, ref) < _ks_critical(n, n)
+    assert ks_statistic(ours, ref) < ks_critical(n, n, _C_ALPHA)
     upper = hparams.get("magnitude_max") or 10
     assert ours.min() >= 0.0 and ours.max() <= upper
     # clamping puts an atom at the bound when the noise reaches it, as in the reference
@@ -182,7 +174,7 @@ def test_mstd_over_100_means_uniform():
     draws = np.array([op.make_params(None, rng).magnitude for _ in range(4000)])
     assert draws.min() >= 0 and draws.max() <= 8
     expected = np.random.default_rng(1).uniform(0, 8, 4000)
-    assert _ks_statistic(draws, expected) < _ks_critical(4000, 4000)
+    assert ks_statistic(draws, expected) < ks_critical(4000, 4000, _C_ALPHA)
 
 
 def test_magnitude_clamped_without_noise():

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 import pixelpipe.rng as prng
+from _stats import ks_critical, ks_statistic
 from conftest import make_image
 from pixelpipe.augment import (
     AugmentOp,
@@ -64,10 +65,7 @@ def _chi2_pvalue(a: np.ndarray, b: np.ndarray) -> float:
 
 def _ks_ok(x: np.ndarray, y: np.ndarray, c_alpha: float = 1.95) -> bool:
     """Two-sample Kolmogorov-Smirnov test at alpha = 0.001 (critical value c(alpha) = 1.95)."""
-    x, y = np.sort(x), np.sort(y)
-    grid = np.concatenate([x, y])
-    d = np.abs(np.searchsorted(x, grid, "right") / x.size - np.searchsorted(y, grid, "right") / y.size).max()
-    return bool(d <= c_alpha * np.sqrt((x.size + y.size) / (x.size * y.size)))
+    return ks_statistic(x, y) <= ks_critical(x.size, y.size, c_alpha)
 
 
 # --- tables equal the reference's -----------------------------------------------------------------------

@@ -10,18 +10,11 @@ import numpy as np
 import pytest
 import torch
 
+from _stats import ks_critical, ks_statistic
 from pixelpipe.errors import ConfigError
 from pixelpipe.rng import use_rng
 from pixelpipe.transforms import RandomErasing
 from pixelpipe.transforms.erasing import ErasingParams
-
-
-def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = np.sort(a), np.sort(b)
-    grid = np.concatenate([a, b])
-    fa = np.searchsorted(a, grid, side="right") / a.size
-    fb = np.searchsorted(b, grid, side="right") / b.size
-    return float(np.abs(fa - fb).max())
 
 
 def _our_boxes(t: RandomErasing, shape, n_batches: int, seed: int = 0) -> np.ndarray:
@@ -54,7 +47,7 @@ def test_box_sizes_match_reference(count, monkeypatch):
     ours_hw = _our_boxes(RandomErasing(**kw), (200, 3, 20, 36), 10).astype(float)
     n, m = len(ref_hw), len(ours_hw)
     assert abs(n - m) < 4 * math.sqrt(n) + 10, (n, m)  # same number of boxes (gate, count, rejections)
-    crit = 1.95 * math.sqrt((n + m) / (n * m))
+    crit = ks_critical(n, m)
     for j, name in enumerate(["height", "width"]):
         d = ks_statistic(ref_hw[:, j], ours_hw[:, j])
         assert d < crit, f"{name}: KS {d:.4f} >= {crit:.4f}"

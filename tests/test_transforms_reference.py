@@ -5,7 +5,6 @@ pixel-equal on PIL images, random resized crop windows have the same distributio
 
 from __future__ import annotations
 
-import math
 import random
 
 import numpy as np
@@ -14,25 +13,12 @@ import torch
 import torchvision.transforms.functional as TVF
 
 import pixelpipe.transforms as T
+from _stats import ks_critical, ks_statistic
 from conftest import make_image
 from pixelpipe.transforms.resize import CropParams
 
 timm_data = pytest.importorskip("timm.data")
 timm_tf = pytest.importorskip("timm.data.transforms")
-
-
-def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sample Kolmogorov-Smirnov statistic."""
-    a, b = np.sort(a), np.sort(b)
-    grid = np.concatenate([a, b])
-    fa = np.searchsorted(a, grid, side="right") / a.size
-    fb = np.searchsorted(b, grid, side="right") / b.size
-    return float(np.abs(fa - fb).max())
-
-
-def ks_critical(n: int, m: int, alpha_coeff: float = 1.95) -> float:
-    """Critical value at about alpha = 0.001."""
-    return alpha_coeff * math.sqrt((n + m) / (n * m))
 
 
 def _tensor(img):
