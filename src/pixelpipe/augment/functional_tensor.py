@@ -121,24 +121,42 @@ def _cpu_fast(img: torch.Tensor) -> bool:
     return img.device.type == "cpu" and img.shape[-3] in (1, 3) and img.shape[-2] > 0 and img.shape[-1] > 0
 
 
+def _hwc(img: torch.Tensor) -> np.ndarray:
+    """One ``(C, H, W)`` image as an ``(H, W, C)`` C-contiguous array: a view when its memory is already
+    channels-last (what ``torchvision.io`` decodes to and what these kernels return), else one copy."""
+    arr = img.detach().numpy().transpose(1, 2, 0)
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+def _from_hwc(arr: np.ndarray) -> torch.Tensor:
+    """An ``(H, W, C)`` (or ``(H, W)``) array as a ``(C, H, W)`` tensor over the same memory."""
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if not arr.flags.writeable or not arr.flags.c_contiguous:
+        arr = np.array(arr, order="C")
+    return torch.from_numpy(arr).permute(2, 0, 1)
+
+
 def _per_image(img: torch.Tensor, fn: Callable[[np.ndarray], np.ndarray]) -> torch.Tensor:
-    """Apply ``fn`` (``(C, H, W)`` uint8 array to ``(H, W, C)`` uint8 array) to each image of ``img``."""
-    arr = img.detach().numpy()
+    """Apply ``fn`` (``(H, W, C)`` uint8 array to ``(H, W, C)`` or ``(H, W)`` uint8 array) to each image.
 
-    def chw(a: np.ndarray) -> np.ndarray:
-        out = np.ascontiguousarray(fn(a).transpose(2, 0, 1))
-        return out if out.flags.writeable else out.copy()
-
-    if arr.ndim == 3:
-        return torch.from_numpy(chw(arr))
-    flat = arr.reshape(-1, *arr.shape[-3:])
-    return torch.from_numpy(np.stack([chw(a) for a in flat])).reshape(img.shape)
+    No layout copies for channels-last memory: the result is a ``(..., C, H, W)`` tensor whose memory is
+    ``(..., H, W, C)``.
+    """
+    if img.ndim == 3:
+        return _from_hwc(fn(_hwc(img)))
+    flat = img.reshape(-1, *img.shape[-3:])
+    outs = [fn(_hwc(one)) for one in flat]
+    stacked = np.stack([o[:, :, None] if o.ndim == 2 else o for o in outs])
+    return torch.from_numpy(stacked).permute(0, 3, 1, 2).reshape(img.shape)
 
 
 def _to_pil(arr: np.ndarray) -> Image.Image:
-    size = (arr.shape[2], arr.shape[1])
-    bands = [Image.frombuffer("L", size, np.ascontiguousarray(p), "raw", "L", 0, 1) for p in arr]
-    return bands[0].copy() if len(bands) == 1 else Image.merge("RGB", bands)
+    """An ``(H, W, C)`` uint8 array (C = 1 or 3) as a PIL image sharing its memory where Pillow allows."""
+    h, w, ch = arr.shape
+    if ch == 1:
+        return Image.frombuffer("L", (w, h), np.ascontiguousarray(arr), "raw", "L", 0, 1)
+    return Image.frombuffer("RGB", (w, h), np.ascontiguousarray(arr), "raw", "RGB", 0, 1)
 
 
 _HALF_UP = 2.0**-9  # above float32 resolution (OpenCV computes in float32) up to 8192 px
@@ -163,24 +181,37 @@ def _fill_image(h: int, w: int, fill: float | Sequence[float], ch: int) -> np.nd
 def _via_pil(fn: Callable[..., Image.Image], img: torch.Tensor, *args: Any) -> torch.Tensor:
     """Run Pillow's op ``fn`` (from :mod:`~pixelpipe.augment.functional_pil`) on each image: exact."""
 
-    def one(arr: np.ndarray) -> np.ndarray:
-        out = np.asarray(fn(_to_pil(arr), *args))
-        return out[:, :, None] if out.ndim == 2 else out
-
-    return _per_image(img, one)
+    return _per_image(img, lambda arr: np.asarray(fn(_to_pil(arr), *args)))
 
 
 def _lut_cpu(img: torch.Tensor, lut: np.ndarray) -> torch.Tensor:
     """Map every value through the ``(256,)`` uint8 table ``lut`` (exact)."""
+    if img.ndim == 3:  # keep the memory layout (channels-last stays channels-last)
+        arr = _hwc(img)
+        return _from_hwc(_cv().LUT(arr.reshape(arr.shape[0], -1), lut).reshape(arr.shape))
     arr = np.ascontiguousarray(img.detach().numpy())
     flat = arr.reshape(-1, arr.shape[-1])
     return torch.from_numpy(_cv().LUT(flat, lut).reshape(arr.shape))
 
 
+def _lut_per_channel(img: torch.Tensor, luts: np.ndarray) -> torch.Tensor:
+    """Map channel ``c`` of one ``(C, H, W)`` image through ``luts[c]`` (``(C, 256)`` uint8), exactly."""
+    arr = _hwc(img)
+    ch = arr.shape[2]
+    if ch == 1:
+        return _from_hwc(_cv().LUT(arr[:, :, 0], luts[0]))
+    return _from_hwc(_cv().LUT(arr, np.ascontiguousarray(luts.T).reshape(1, 256, ch)))
+
+
+def _planes(img: torch.Tensor) -> list[np.ndarray]:
+    arr = _hwc(img)
+    return [arr[:, :, 0]] if arr.shape[2] == 1 else list(_cv().split(arr))
+
+
 def _affine_cv2(
     arr: np.ndarray, matrix: Sequence[float], fill: float | Sequence[float], interpolation: str
 ) -> np.ndarray:
-    """:func:`_affine` for one ``(C, H, W)`` array with ``cv2.warpAffine``, returned as ``(H, W, C)``.
+    """:func:`_affine` for one ``(H, W, C)`` array with ``cv2.warpAffine``, returned as ``(H, W, C)``.
 
     Pillow samples output pixel ``(x, y)`` at input ``M @ (x + 0.5, y + 0.5)`` (pixel-centre coordinates),
     interpolates at that point minus 0.5 (index coordinates) with edge-clamped neighbours, truncates, and
@@ -192,12 +223,12 @@ def _affine_cv2(
     """
     cv2 = _cv()
     a, b, c, d, e, f = (float(v) for v in matrix)
-    ch, h, w = arr.shape
+    h, w, ch = arr.shape
     m = np.array(
         [[a, b, c + 0.5 * (a + b) - 0.5], [d, e, f + 0.5 * (d + e) - 0.5]],
         dtype=np.float64,
     )
-    src = arr[0] if ch == 1 else cv2.merge([np.ascontiguousarray(p) for p in arr])
+    src = arr[:, :, 0] if ch == 1 else arr
     flags = (cv2.INTER_LINEAR if interpolation == "bilinear" else cv2.INTER_CUBIC) | cv2.WARP_INVERSE_MAP
     out = cv2.warpAffine(src.astype(np.float32), m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     if interpolation != "bilinear":  # cubic overshoots
@@ -274,6 +305,14 @@ def _histograms(img: torch.Tensor) -> torch.Tensor:
 def auto_contrast(img: torch.Tensor) -> torch.Tensor:
     """Per channel, map the lowest value to 0 and the highest to 255 (Pillow's table, exact)."""
     _check(img)
+    if _cpu_fast(img) and img.ndim == 3:
+        lo_hi = np.array([_cv().minMaxLoc(p)[:2] for p in _planes(img)], dtype=np.float64)
+        lo, hi = lo_hi[:, :1], lo_hi[:, 1:]
+        span = hi - lo
+        scale = 255.0 / np.maximum(span, 1.0)
+        ramp = np.arange(256, dtype=np.float64)
+        table = np.clip(np.trunc(ramp * scale - lo * scale), 0, 255)
+        return _lut_per_channel(img, np.where(span > 0, table, ramp).astype(np.uint8))
     flat = img.flatten(-2)
     lo = flat.amin(-1, keepdim=True).double()
     hi = flat.amax(-1, keepdim=True).double()
@@ -289,9 +328,32 @@ def auto_contrast(img: torch.Tensor) -> torch.Tensor:
 def equalize(img: torch.Tensor) -> torch.Tensor:
     """Per-channel histogram equalisation with Pillow's table (exact)."""
     _check(img)
+    if _cpu_fast(img) and img.ndim == 3:
+        cv2 = _cv()
+        hist = np.stack([cv2.calcHist([p], [0], None, [256], [0, 256]).reshape(256) for p in _planes(img)])
+        return _lut_per_channel(img, _equalize_luts_np(hist.astype(np.int64)))
     if _cpu_fast(img):
         return _via_pil(FP.equalize, img)
-    hist = _histograms(img)
+    return _apply_lut(img, _equalize_luts(_histograms(img)))
+
+
+def _equalize_luts_np(hist: np.ndarray) -> np.ndarray:
+    """:func:`_equalize_luts` in NumPy for ``(C, 256)`` histograms (a few channels: cheaper than torch)."""
+    ramp = np.arange(256, dtype=np.int64)
+    luts = np.empty(hist.shape, dtype=np.uint8)
+    for c, h in enumerate(hist):
+        nonzero = np.flatnonzero(h)
+        step = (int(h.sum()) - int(h[nonzero[-1]])) // 255 if len(nonzero) > 1 else 0
+        if step == 0:
+            luts[c] = ramp
+        else:
+            before = np.cumsum(h) - h
+            luts[c] = np.minimum((step // 2 + before) // step, 255)
+    return luts
+
+
+def _equalize_luts(hist: torch.Tensor) -> torch.Tensor:
+    """Pillow's equalisation tables ``(..., C, 256)`` uint8 from per-channel histograms ``(..., C, 256)``."""
     nonzero = hist > 0
     # count of the last non-empty bin
     last_idx = 255 - torch.flip(nonzero, dims=[-1]).to(torch.int8).argmax(-1, keepdim=True)
@@ -302,8 +364,7 @@ def equalize(img: torch.Tensor) -> torch.Tensor:
     before = torch.cumsum(hist, -1) - hist
     lut = ((safe // 2 + before) // safe).clamp_(max=255)
     ramp = torch.arange(256, dtype=torch.int64)
-    lut = torch.where(identity, ramp, lut).to(torch.uint8)
-    return _apply_lut(img, lut)
+    return torch.where(identity, ramp, lut).to(torch.uint8)
 
 
 # --- blends -------------------------------------------------------------------------------------------
@@ -369,6 +430,16 @@ def sharpness(img: torch.Tensor, factor: float) -> torch.Tensor:
     h, w = img.shape[-2:]
     if h < 3 or w < 3:
         return img
+    if _cpu_fast(img) and img.ndim == 3:
+        arr = _hwc(img)
+        cv2 = _cv()
+        box = cv2.boxFilter(arr, cv2.CV_16U, (3, 3), normalize=False, borderType=cv2.BORDER_REPLICATE)
+        total = box.reshape(arr.shape) + (arr.astype(np.uint16) << 2)  # kernel 1 1 1 / 1 5 1 / 1 1 1
+        # total / 13 rounded: its fraction is k/13, never a tie, so float32 rounding is exact
+        degenerate = cv2.convertScaleAbs(total, alpha=1.0 / 13.0).reshape(arr.shape)
+        degenerate[0], degenerate[-1] = arr[0], arr[-1]  # Pillow keeps the border pixels
+        degenerate[:, 0], degenerate[:, -1] = arr[:, 0], arr[:, -1]
+        return _from_hwc(np.asarray(Image.blend(_to_pil(degenerate), _to_pil(arr), float(factor))))
     if _cpu_fast(img):
         return _via_pil(FP.sharpness, img, factor)
     x = img.reshape(-1, 1, h, w).to(torch.float32)
