@@ -156,6 +156,30 @@ def _children_cpu() -> float | None:
         return None
 
 
+def _children() -> set[str]:
+    try:
+        return {
+            pid
+            for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        }
+    except OSError:
+        return set()
+
+
+def _peak_rss_mib(pids: set[str]) -> float | None:
+    """Sum of the peak resident sets (``VmHWM``) of ``pids`` (a loader's workers), MiB; Linux only."""
+    total = 0
+    try:
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return total / 1024 if pids else None
+
+
 def _epoch(loader: Any) -> tuple[int, float, float | None]:
     """Images, wall seconds, and CPU seconds (this process + workers) of one epoch."""
     n = 0
@@ -203,8 +227,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.with_dataset_decode:
         makers["pixelpipe, dataset decode"] = lambda r, a: _pixelpipe_loader(r, a, dataset_decodes=True)
     loaders = {name: make(root, args) for name, make in makers.items()}
-    for loader in loaders.values():
+    workers: dict[str, set[str]] = {}
+    for name, loader in loaders.items():
+        before = _children()
         _epoch(loader)  # warm-up: worker start, caches
+        workers[name] = _children() - before  # persistent workers: this loader's from now on
     rates: dict[str, list[float]] = {name: [] for name in loaders}
     cpu_ms: dict[str, list[float]] = {name: [] for name in loaders}
     names = list(loaders)
@@ -221,17 +248,24 @@ def main(argv: list[str] | None = None) -> None:
         f"median of {epochs} epochs (torch {torch.__version__}; pixelpipe decodes in its transform, fused "
         f"RandomResizedCrop; 'dataset decode': image_backend={args.backend!r} then the same stages)\n"
     )
-    print("| loader | images/s (median) | min | max | vs timm (median of per-round ratios) | CPU ms/image |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| loader | images/s (median) | min | max | vs timm (median of per-round ratios) | CPU ms/image "
+        "| peak worker RSS MiB (sum) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in rates.items():
         ratio = "-"
         if "timm" in rates:
             ratio = f"{statistics.median(a / b for a, b in zip(r, rates['timm'])):.2f}x"
         cpu = f"{statistics.median(cpu_ms[name]):.2f}" if cpu_ms[name] else "-"
-        print(f"| {name} | {statistics.median(r):.1f} | {min(r):.1f} | {max(r):.1f} | {ratio} | {cpu} |")
+        peak = _peak_rss_mib(workers[name])
+        peak_s = "-" if peak is None else f"{peak:.0f}"
+        stats = f"{statistics.median(r):.1f} | {min(r):.1f} | {max(r):.1f}"
+        print(f"| {name} | {stats} | {ratio} | {cpu} | {peak_s} |")
     print(
         "\nCPU ms/image: CPU time of the main process and its workers per image (less sensitive to other "
-        "load on a shared machine than images/s)."
+        "load on a shared machine than images/s). Peak worker RSS: the sum of the workers' peak resident "
+        "sets (shared pages counted in each)."
     )
     if tmp is not None:
         tmp.cleanup()
