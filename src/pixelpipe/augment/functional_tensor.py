@@ -297,7 +297,7 @@ def solarize_add(img: torch.Tensor, add: int) -> torch.Tensor:
 def _histograms(img: torch.Tensor) -> torch.Tensor:
     """Per-channel 256-bin histograms shaped ``(..., C, 256)`` (int64)."""
     flat = img.reshape(-1, img.shape[-2] * img.shape[-1]).long()
-    hist = torch.zeros(flat.shape[0], 256, dtype=torch.int64)
+    hist = torch.zeros(flat.shape[0], 256, dtype=torch.int64, device=img.device)
     hist.scatter_add_(1, flat, torch.ones_like(flat))
     return hist.view(*img.shape[:-2], 256)
 
@@ -317,9 +317,9 @@ def auto_contrast(img: torch.Tensor) -> torch.Tensor:
     lo = flat.amin(-1, keepdim=True).double()
     hi = flat.amax(-1, keepdim=True).double()
     span = hi - lo
-    scale = 255.0 / span.clamp(min=1.0)
+    scale = torch.full_like(span, 255.0) / span.clamp(min=1.0)  # a true division: 255.0 / x is 1 ulp off
     offset = -lo * scale
-    ramp = torch.arange(256, dtype=torch.float64)
+    ramp = torch.arange(256, dtype=torch.float64, device=img.device)
     lut = (ramp * scale + offset).trunc().clamp_(0, 255)
     lut = torch.where(span > 0, lut, ramp).to(torch.uint8)
     return _apply_lut(img, lut)
@@ -363,7 +363,7 @@ def _equalize_luts(hist: torch.Tensor) -> torch.Tensor:
     safe = torch.where(identity, torch.ones_like(step), step)
     before = torch.cumsum(hist, -1) - hist
     lut = ((safe // 2 + before) // safe).clamp_(max=255)
-    ramp = torch.arange(256, dtype=torch.int64)
+    ramp = torch.arange(256, dtype=torch.int64, device=hist.device)
     return torch.where(identity, ramp, lut).to(torch.uint8)
 
 
@@ -443,7 +443,7 @@ def sharpness(img: torch.Tensor, factor: float) -> torch.Tensor:
     if _cpu_fast(img):
         return _via_pil(FP.sharpness, img, factor)
     x = img.reshape(-1, 1, h, w).to(torch.float32)
-    smooth = F.conv2d(x, _SMOOTH.view(1, 1, 3, 3))
+    smooth = F.conv2d(x, _SMOOTH.to(x.device).view(1, 1, 3, 3))
     smooth = (smooth + 0.5).clamp_(0, 255).floor_()
     degenerate = x.clone()
     degenerate[..., 1:-1, 1:-1] = smooth
@@ -469,7 +469,7 @@ def _box_pass(x: torch.Tensor, radius: float) -> torch.Tensor:
     r = int(radius)
     ww = int(np.float32(1 << 24) / np.float32(radius * 2 + 1))
     fw = ((1 << 24) - (r * 2 + 1) * ww) // 2
-    k = torch.full((2 * r + 3,), float(ww), dtype=torch.float64)
+    k = torch.full((2 * r + 3,), float(ww), dtype=torch.float64, device=x.device)
     k[0] = k[-1] = float(fw)
     padded = F.pad(x, (r + 1, r + 1), mode="replicate")
     acc = F.conv1d(padded, k.view(1, 1, -1))
@@ -542,8 +542,8 @@ def _affine_exact(
     a, b, c, d, e, f = (float(v) for v in matrix)
     h, w = img.shape[-2:]
     ch = img.shape[-3]
-    ys = torch.arange(h, dtype=torch.float64).view(h, 1) + 0.5
-    xs = torch.arange(w, dtype=torch.float64).view(1, w) + 0.5
+    ys = torch.arange(h, dtype=torch.float64, device=img.device).view(h, 1) + 0.5
+    xs = torch.arange(w, dtype=torch.float64, device=img.device).view(1, w) + 0.5
     xin = a * xs + b * ys + c
     yin = d * xs + e * ys + f
     inside = (xin >= 0) & (xin < w) & (yin >= 0) & (yin < h)
@@ -570,7 +570,7 @@ def _affine_exact(
         else:
             rows = [_cubic(*(gather(y0 + j, x0 + i) for i in (-1, 0, 1, 2)), dx) for j in (-1, 0, 1, 2)]
             out = _cubic(*rows, dy)
-    out = torch.where(inside, out, _fill_vector(fill, ch))
+    out = torch.where(inside, out, _fill_vector(fill, ch).to(img.device))
     return out.clamp_(0, 255).to(torch.uint8).reshape(*lead, ch, h, w)
 
 
