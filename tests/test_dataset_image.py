@@ -269,6 +269,8 @@ def test_reader_failures_follow_the_policy():
     skip = ImageDataset(None, reader=MemoryReader(samples), on_error="skip")
     img, target = skip[1]
     assert target == 1 and label_of(img) == 1
+    assert skip.num_skipped == 1 and [r.index for r in skip.skipped] == [1]  # 2, 3: when asked for
+    skip[2], skip[3]
     assert skip.num_skipped == 3 and [r.index for r in skip.skipped] == [1, 2, 3]
 
 
@@ -278,7 +280,7 @@ def test_skip_gives_up_after_max_skips():
     with pytest.raises(SampleError, match="4 consecutive samples failed") as info:
         ds[2]
     assert isinstance(info.value.__cause__, ImageDecodeError)
-    assert ds.num_skipped == 4 and [r.index for r in ds.skipped] == [2, 3, 4, 5]
+    assert ds.num_skipped == 1 and [r.index for r in ds.skipped] == [2]  # the candidates were not asked for
     tiny = ImageDataset(None, reader=MemoryReader([(b"", 0), (b"", 1)]), on_error="skip")
     with pytest.raises(SampleError, match="2 consecutive"):
         tiny[0]
@@ -311,7 +313,9 @@ def test_dataloader_two_workers_share_skip_counter(pets_with_corrupt):
             seen += 1
     assert seen == len(ds)
     assert ds.num_skipped == 4  # counted in the workers, visible here
-    assert ds.skipped == []  # the per-process records stayed in the workers
+    bad = {f for f in files if not f.endswith(".png")}
+    assert {r.filename for r in ds.skipped} == bad  # recorded in the workers, listed here
+    assert {r.worker for r in ds.skipped} <= {0, 1}
 
 
 def test_dataloader_two_workers_clean(pets):

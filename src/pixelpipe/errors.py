@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "DatasetNotFoundError",
     "ImageDecodeError",
+    "ImageTooLargeError",
     "PixelpipeError",
     "SampleError",
     "UnknownReaderError",
@@ -58,5 +59,39 @@ class ImageDecodeError(SampleError):
     """The bytes of a sample were read but are not a decodable image."""
 
 
-def _rebuild_sample_error(cls, message, index, filename):
+class ImageTooLargeError(ImageDecodeError):
+    """An image declares more pixels than the decoding limit allows; it was refused before decoding.
+
+    A decompression bomb (a small file whose header declares, say, 60000 x 60000 pixels) would otherwise
+    make the decoder allocate gigabytes. See :func:`pixelpipe.io.set_max_image_pixels`.
+
+    Attributes:
+        width, height: the dimensions the header declares (``None`` when only Pillow's refusal is known).
+        limit: the limit in pixels that was exceeded.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        index: int | None = None,
+        filename: str | None = None,
+        width: int | None = None,
+        height: int | None = None,
+        limit: int | None = None,
+    ) -> None:
+        super().__init__(message, index=index, filename=filename)
+        self.width = width
+        self.height = height
+        self.limit = limit
+
+    def __reduce__(self):
+        extra = (self.width, self.height, self.limit)
+        return (_rebuild_sample_error, (type(self), self.message, self.index, self.filename, *extra))
+
+
+def _rebuild_sample_error(cls, message, index, filename, *extra):
+    if extra:
+        width, height, limit = extra
+        return cls(message, index=index, filename=filename, width=width, height=height, limit=limit)
     return cls(message, index=index, filename=filename)

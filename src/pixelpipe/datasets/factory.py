@@ -40,7 +40,7 @@ TORCH_DATASETS: tuple[str, ...] = (
 """Names accepted after ``torch/``."""
 
 _PREFIXES = ("torch", "hfds", "hfids", "wds", "tfds")
-_TAR_READER_OPTIONS = ("cache_tarfiles", "cache_tarinfo", "input_key")
+_TAR_READER_OPTIONS = ("cache_tarfiles", "cache_tarinfo", "input_key", "max_member_bytes")
 
 
 def find_split_root(root: str | os.PathLike[str], split: str) -> str:
@@ -162,7 +162,9 @@ def create_dataset(
         repeats: epochs repeated per iteration for streaming datasets.
         input_img_mode: PIL mode images are converted to.
         trust_remote_code: forwarded to Hugging Face ``datasets``.
-        **kwargs: passed on to the dataset / reader (``None`` values dropped).
+        **kwargs: passed on to the dataset / reader (``None`` values dropped): e.g. ``on_error``,
+            ``image_backend``, ``exif_transpose``, ``max_image_pixels`` for the dataset,
+            ``max_member_bytes`` for tar archives and shards.
 
     Raises:
         DatasetNotFoundError: ``root`` is missing.

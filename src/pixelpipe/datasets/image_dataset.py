@@ -7,8 +7,15 @@ for every I/O and decode failure instead of the reference's silent retry of ``OS
 * ``on_error='raise'`` (default): a :class:`~pixelpipe.errors.SampleError` (or
   :class:`~pixelpipe.errors.ImageDecodeError`) naming the file and index, chained from the cause;
 * ``on_error='skip'``: the failing sample is replaced by the next readable one, *whole* (its own image
-  and its own label), a warning is logged, and the skip is recorded in :attr:`ImageDataset.skipped`
-  (this process) and counted in :attr:`ImageDataset.num_skipped` (shared with DataLoader workers).
+  and its own label), a warning is logged, and the skip is counted and recorded in a log shared with the
+  DataLoader workers (once per request of the failing index, so over an epoch the delivered samples of
+  their own index plus the skipped ones make up the dataset): :meth:`ImageDataset.skip_report` (which
+  samples, why; see :mod:`pixelpipe.datasets.skips`), :attr:`ImageDataset.num_skipped`,
+  :attr:`ImageDataset.skipped`.
+
+Hostile inputs: images declaring more than ``max_image_pixels`` pixels are refused before decoding
+(:class:`~pixelpipe.errors.ImageTooLargeError`, a :class:`~pixelpipe.errors.SampleError` that follows the
+same policy), and ``exif_transpose=True`` applies EXIF orientation tags (see :mod:`pixelpipe.io.decode`).
 
 Decoding inside the transform: when the transform declares ``accepts_encoded = True`` (the pipelines
 :func:`~pixelpipe.loader.create_loader` builds, see :func:`pixelpipe.transforms.decode_crop.fuse_decode`),
@@ -26,48 +33,34 @@ import logging
 import operator
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch.utils.data
 from PIL import Image
 
 from ..errors import ConfigError, SampleError
-from ..io.decode import decode_pil, decode_tensor, read_bytes
+from ..io.decode import USE_DEFAULT, decode_pil, decode_tensor, read_bytes, resolve_max_image_pixels
 from ..io.encoded import EncodedImage
 from ..readers.base import Reader
+from .skips import SkipLog, SkipMark, SkipRecord, SkipReport
 
-__all__ = ["ImageDataset", "SkipRecord"]
+__all__ = ["ImageDataset", "SkipRecord", "SkipReport"]
 
 _LOG = logging.getLogger(__name__)
 _ON_ERROR = ("raise", "skip")
 _BACKENDS = ("pil", "tensor")
 
 
-@dataclass(frozen=True)
-class SkipRecord:
-    """One skipped sample: its index, file name and the error (as ``repr``)."""
-
-    index: int
-    filename: str | None
-    error: str
+def error_text(err: BaseException) -> str:
+    """``'<type>: <message>'`` of the pixelpipe error behind a skip (what a :class:`SkipRecord` keeps)."""
+    return f"{type(err).__name__}: {err}"
 
 
-_COUNTER_SLOTS = 257  # slot 0: the main process; slot 1 + k: DataLoader worker k
-
-
-def _new_counter() -> torch.Tensor:
-    """Skip counts in shared memory, one slot per process so increments never race.
-
-    DataLoader workers inherit it (fork) or receive it through torch's shared-memory pickling (spawn,
-    forkserver); a plain ``pickle``/``copy`` gets an independent copy.
-    """
-    return torch.zeros(_COUNTER_SLOTS, dtype=torch.int64).share_memory_()
-
-
-def _counter_slot() -> int:
-    info = torch.utils.data.get_worker_info()
-    return 0 if info is None else 1 + info.id % (_COUNTER_SLOTS - 1)
+def check_decode_options(owner: str, max_image_pixels: Any, exif_transpose: Any) -> int | None:
+    """Validate the decode options shared by the datasets; returns the resolved pixel limit."""
+    if not isinstance(exif_transpose, bool):
+        raise ConfigError(f"{owner}: exif_transpose must be True or False, got {exif_transpose!r}")
+    return resolve_max_image_pixels(max_image_pixels, f"{owner}: max_image_pixels")
 
 
 class ImageDataset(torch.utils.data.Dataset):
@@ -88,6 +81,10 @@ class ImageDataset(torch.utils.data.Dataset):
         max_skips: with ``on_error='skip'``, how many consecutive candidates to try before raising.
         image_backend: ``'pil'`` (a ``PIL.Image``) or ``'tensor'`` (a ``uint8`` ``(C, H, W)`` tensor); not
             used when the transform decodes (see the module docs).
+        max_image_pixels: refuse images declaring more pixels than this, before decoding (``None``: no
+            limit; default: :func:`pixelpipe.io.get_max_image_pixels` when the dataset is built).
+        exif_transpose: rotate / flip images as their EXIF orientation tag says (off by default, as in the
+            reference).
         **kwargs: passed to the reader factory (``None`` values dropped).
 
     Example:
@@ -127,10 +124,13 @@ class ImageDataset(torch.utils.data.Dataset):
         on_error: str = "raise",
         image_backend: str = "pil",
         max_skips: int = 20,
+        max_image_pixels: int | None = USE_DEFAULT,
+        exif_transpose: bool = False,
         **kwargs: Any,
     ) -> None:
         if on_error not in _ON_ERROR:
             raise ConfigError(f"ImageDataset: on_error must be one of {_ON_ERROR}, got {on_error!r}")
+        limit = check_decode_options("ImageDataset", max_image_pixels, exif_transpose)
         if image_backend not in _BACKENDS:
             raise ConfigError(
                 f"ImageDataset: image_backend must be one of {_BACKENDS}, got {image_backend!r}"
@@ -153,8 +153,9 @@ class ImageDataset(torch.utils.data.Dataset):
         self.on_error = on_error
         self.image_backend = image_backend
         self.max_skips = max_skips
-        self.skipped: list[SkipRecord] = []
-        self._skip_counts = _new_counter()
+        self.max_image_pixels = limit
+        self.exif_transpose = exif_transpose
+        self._skips = SkipLog()
 
     # -- delegation -----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -176,7 +177,38 @@ class ImageDataset(torch.utils.data.Dataset):
     @property
     def num_skipped(self) -> int:
         """Samples skipped so far by this dataset in every process (DataLoader workers included)."""
-        return int(self._skip_counts.sum())
+        return self._skips.num_skipped
+
+    @property
+    def skipped(self) -> list[SkipRecord]:
+        """The listed skips so far (see :meth:`skip_report`)."""
+        return list(self._skips.report().records)
+
+    def skip_mark(self) -> SkipMark:
+        """The current position in the skip log, for :meth:`skip_report` ``(since=...)``."""
+        return self._skips.mark()
+
+    def skip_report(self, since: SkipMark | None = None) -> SkipReport:
+        """Which samples were skipped (file, index, error), in every process, since ``since`` or ever.
+
+        Example:
+            >>> from pixelpipe.readers import Reader
+            >>> class Junk(Reader):
+            ...     def __len__(self):
+            ...         return 2
+            ...     def __getitem__(self, i):
+            ...         return b'not an image', i
+            ...     def _filename(self, i, basename=False, absolute=False):
+            ...         return f'junk{i}.jpg'
+            >>> ds = ImageDataset(None, reader=Junk(), on_error='skip', max_skips=1)
+            >>> ds[0]
+            Traceback (most recent call last):
+            ...
+            pixelpipe.errors.SampleError: 1 consecutive samples failed to load, ...
+            >>> print(ds.skip_report().summary())
+            1 sample skipped (1 ImageDecodeError): ImageDecodeError: ... ('junk0.jpg', index 0): ...
+        """
+        return self._skips.report(since)
 
     def __repr__(self) -> str:
         extra = f", on_error={self.on_error!r}" if self.on_error != "raise" else ""
@@ -221,24 +253,27 @@ class ImageDataset(torch.utils.data.Dataset):
                 img = read_bytes(img, filename=name, index=index)
             elif encoded:
                 name = self._safe_filename(index)
+                opts = self._decode_options()
                 if isinstance(img, Image.Image):  # a reader that decodes itself: hand over a tensor
-                    img = decode_tensor(img, self.input_img_mode, filename=name, index=index)
+                    img = decode_tensor(img, self.input_img_mode, filename=name, index=index, **opts)
                 else:
                     data = read_bytes(img, filename=name, index=index)
-                    img = EncodedImage(data, self.input_img_mode, filename=name, index=index)
+                    img = EncodedImage(data, self.input_img_mode, filename=name, index=index, **opts)
             else:
                 name = self._safe_filename(index)
                 decode = decode_tensor if self.image_backend == "tensor" else decode_pil
-                img = decode(img, self.input_img_mode, filename=name, index=index)
+                img = decode(img, self.input_img_mode, filename=name, index=index, **self._decode_options())
         finally:
             if hasattr(source, "read") and hasattr(source, "close"):
                 source.close()  # file handles opened by the reader for this sample
         return (img, target, *features)
 
+    def _decode_options(self) -> dict[str, Any]:
+        return dict(max_image_pixels=self.max_image_pixels, exif_transpose=self.exif_transpose)
+
     def _record_skip(self, index: int, err: SampleError) -> None:
         name = err.filename if err.filename is not None else self._safe_filename(index)
-        self.skipped.append(SkipRecord(index=index, filename=name, error=repr(err.__cause__ or err)))
-        self._skip_counts[_counter_slot()] += 1
+        self._skips.add(SkipRecord(index=index, filename=name, error=error_text(err)))
         _LOG.warning("skipped sample %d (%s): %s", index, name, err)
 
     def _load_or_skip(self, index: int, fused: bool = False) -> tuple[Any, ...]:
@@ -254,8 +289,7 @@ class ImageDataset(torch.utils.data.Dataset):
             candidate = (index + step) % n
             try:
                 return self._load(candidate, fused)
-            except SampleError as err:
-                self._record_skip(candidate, err)
+            except SampleError as err:  # not skipped here: counted when its own index is asked for
                 last = err
         raise SampleError(
             f"{min(self.max_skips, n)} consecutive samples failed to load, starting at index {index} "

@@ -11,10 +11,12 @@ Follows the reference's ``IterableImageDataset`` (REFERENCE §2.2: same argument
   (``position``: the sample's place in the epoch's global sequence), so its augmentation does not depend
   on the number of workers or ranks;
 * the error policy of :class:`~pixelpipe.datasets.ImageDataset`: ``on_error='raise'`` (default) raises a
-  :class:`~pixelpipe.errors.SampleError` naming the shard and key; ``on_error='skip'`` logs, records
-  (:attr:`IterableImageDataset.skipped`) and counts (:attr:`IterableImageDataset.num_skipped`) the bad
-  sample and yields, in its place, the previous good sample of the stream again (its own image and label,
-  newly transformed), so the per-rank count does not change.
+  :class:`~pixelpipe.errors.SampleError` naming the shard and key; ``on_error='skip'`` logs, records and
+  counts the bad sample (:meth:`IterableImageDataset.skip_report`, shared with DataLoader workers) and
+  yields, in its place, the previous good sample of the stream again (its own image and label, newly
+  transformed), so the per-rank count does not change;
+* the decode options of :class:`~pixelpipe.datasets.ImageDataset`: ``max_image_pixels`` (refuse
+  decompression bombs before decoding) and ``exif_transpose``.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from typing import Any
 import torch.utils.data
 
 from ..errors import ConfigError, SampleError
-from ..io.decode import decode_pil, decode_tensor, read_bytes
+from ..io.decode import USE_DEFAULT, decode_pil, decode_tensor, read_bytes
 from ..rng import derive_seed, use_rng
 from ..streaming.plan import resolve_rank_world
 from ..streaming.source import Record
-from .image_dataset import SkipRecord, _counter_slot, _new_counter
+from .image_dataset import check_decode_options, error_text
+from .skips import SkipLog, SkipMark, SkipRecord, SkipReport
 
 __all__ = ["IterableImageDataset"]
 
@@ -65,6 +68,9 @@ class IterableImageDataset(torch.utils.data.IterableDataset):
         on_error: ``'raise'`` or ``'skip'`` (see the module docs).
         max_skips: with ``on_error='skip'``, consecutive bad samples tolerated before raising.
         image_backend: ``'pil'``, ``'tensor'`` (``uint8`` ``(C, H, W)``) or ``'bytes'`` (no decoding).
+        max_image_pixels: refuse images declaring more pixels than this, before decoding (``None``: no
+            limit; default: :func:`pixelpipe.io.get_max_image_pixels` when the dataset is built).
+        exif_transpose: apply EXIF orientation tags (off by default).
         **kwargs: passed to the reader factory (``rank``, ``world_size``, ``sample_shuffle_size``, ...).
 
     Example:
@@ -102,9 +108,12 @@ class IterableImageDataset(torch.utils.data.IterableDataset):
         on_error: str = "raise",
         max_skips: int = 20,
         image_backend: str = "pil",
+        max_image_pixels: int | None = USE_DEFAULT,
+        exif_transpose: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__()
+        limit = check_decode_options("IterableImageDataset", max_image_pixels, exif_transpose)
         if on_error not in _ON_ERROR:
             raise ConfigError(f"IterableImageDataset: on_error must be one of {_ON_ERROR}, got {on_error!r}")
         if image_backend not in _BACKENDS:
@@ -151,8 +160,9 @@ class IterableImageDataset(torch.utils.data.IterableDataset):
         self.on_error = on_error
         self.max_skips = max_skips
         self.image_backend = image_backend
-        self.skipped: list[SkipRecord] = []
-        self._skip_counts = _new_counter()
+        self.max_image_pixels = limit
+        self.exif_transpose = exif_transpose
+        self._skips = SkipLog()
 
     # -- delegation -----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -204,7 +214,20 @@ class IterableImageDataset(torch.utils.data.IterableDataset):
     @property
     def num_skipped(self) -> int:
         """Samples skipped so far in every process (DataLoader workers included)."""
-        return int(self._skip_counts.sum())
+        return self._skips.num_skipped
+
+    @property
+    def skipped(self) -> list[SkipRecord]:
+        """The listed skips so far (see :meth:`skip_report`)."""
+        return list(self._skips.report().records)
+
+    def skip_mark(self) -> SkipMark:
+        """The current position in the skip log, for :meth:`skip_report` ``(since=...)``."""
+        return self._skips.mark()
+
+    def skip_report(self, since: SkipMark | None = None) -> SkipReport:
+        """Which samples were skipped (shard, key, position, error), in every process, since ``since``."""
+        return self._skips.report(since)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reader={self.reader!r}, len={len(self)}, on_error={self.on_error!r})"
@@ -224,15 +247,28 @@ class IterableImageDataset(torch.utils.data.IterableDataset):
         if self.image_backend == "bytes":
             return read_bytes(rec.input, filename=rec.where)
         decode = decode_tensor if self.image_backend == "tensor" else decode_pil
-        return decode(rec.input, self.input_img_mode, filename=rec.where)
+        return decode(
+            rec.input,
+            self.input_img_mode,
+            filename=rec.where,
+            max_image_pixels=self.max_image_pixels,
+            exif_transpose=self.exif_transpose,
+        )
 
     def _error(self, rec: Record, err: BaseException) -> SampleError:
-        out = SampleError(
+        """A :class:`SampleError` naming the shard and key, of the same class as ``err`` when it is one."""
+        cls = type(err) if isinstance(err, SampleError) else SampleError
+        msg = (
             f"cannot load sample {rec.key!r} of shard {rec.shard!r} (epoch {self.epoch}, position "
-            f"{rec.position}): {err}",
-            index=rec.position,
-            filename=rec.where,
+            f"{rec.position}): {err}"
         )
+        try:
+            out = cls(msg, index=rec.position, filename=rec.where)
+        except TypeError:  # a subclass with another constructor
+            out = SampleError(msg, index=rec.position, filename=rec.where)
+        for name in ("width", "height", "limit"):  # ImageTooLargeError's details
+            if hasattr(err, name):
+                setattr(out, name, getattr(err, name))
         out.__cause__ = err
         return out
 
@@ -279,8 +315,13 @@ class IterableImageDataset(torch.utils.data.IterableDataset):
             raise SampleError(f"every sample of this stream failed to load ({len(pending)} samples)")
 
     def _record_skip(self, rec: Record, err: SampleError) -> None:
-        self.skipped.append(
-            SkipRecord(index=rec.position, filename=rec.where, error=repr(err.__cause__ or err))
+        cause = err.__cause__
+        record = SkipRecord(
+            index=rec.position,
+            filename=rec.where,
+            error=error_text(cause if isinstance(cause, SampleError) else err),
+            shard=rec.shard,
+            key=rec.key,
         )
-        self._skip_counts[_counter_slot()] += 1
+        self._skips.add(record)
         _LOG.warning("skipped sample %s: %s", rec.where, err)

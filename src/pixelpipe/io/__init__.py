@@ -1,6 +1,33 @@
-"""Decoding: encoded image bytes to PIL images or uint8 tensors, with errors that name the sample."""
+"""Decoding: encoded image bytes to PIL images or uint8 tensors, with errors that name the sample, a pixel
+limit checked before decoding, and optional EXIF orientation."""
 
-from .decode import ImageSource, decode_pil, decode_tensor, read_bytes
+from .decode import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    USE_DEFAULT,
+    ImageSource,
+    check_image_size,
+    decode_pil,
+    decode_tensor,
+    get_max_image_pixels,
+    read_bytes,
+    set_max_image_pixels,
+)
 from .encoded import EncodedImage
+from .header import ImageHeader, read_header
+from .limits import DEFAULT_MAX_MEMBER_BYTES
 
-__all__ = ["EncodedImage", "ImageSource", "decode_pil", "decode_tensor", "read_bytes"]
+__all__ = [
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "DEFAULT_MAX_MEMBER_BYTES",
+    "USE_DEFAULT",
+    "EncodedImage",
+    "ImageHeader",
+    "ImageSource",
+    "check_image_size",
+    "decode_pil",
+    "decode_tensor",
+    "get_max_image_pixels",
+    "read_bytes",
+    "read_header",
+    "set_max_image_pixels",
+]

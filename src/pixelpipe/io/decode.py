@@ -12,6 +12,19 @@ Fixes over the reference's ``Image.open(f).convert(mode)``:
 * animations (GIF, APNG, WebP) give their first frame.
 
 Alpha is dropped, not composited, when converting to a mode without alpha (as PIL and torchvision do).
+CMYK and YCCK (Adobe) JPEGs are converted by libjpeg's colour transform on both paths.
+
+Hostile inputs:
+
+* decompression bombs: the size the header declares is checked against ``max_image_pixels`` (default
+  :data:`DEFAULT_MAX_IMAGE_PIXELS`, changed with :func:`set_max_image_pixels`) *before* decoding
+  (:mod:`pixelpipe.io.header`; Pillow's lazy ``open`` for other formats), and an
+  :class:`~pixelpipe.errors.ImageTooLargeError` names the file, the dimensions and the limit. Within the
+  limit, Pillow's own ``DecompressionBombWarning`` is silenced (the image was allowed); above Pillow's own
+  refusal point (``2 * PIL.Image.MAX_IMAGE_PIXELS``) Pillow still refuses, reported as the same error:
+  raise ``PIL.Image.MAX_IMAGE_PIXELS`` too for such images (pixelpipe never changes Pillow's global);
+* EXIF orientation: ``exif_transpose=True`` rotates / flips the image as its EXIF orientation tag says
+  (as ``PIL.ImageOps.exif_transpose``); off by default, as in the reference.
 
 Importing this module installs one narrow warning filter that silences torchvision 0.29's
 ``DeprecationWarning`` about its image decoders (they are still the fastest CPU JPEG/PNG decoders
@@ -30,22 +43,79 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
 import warnings
+from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ConfigError, ImageDecodeError, SampleError
+from ..errors import ConfigError, ImageDecodeError, ImageTooLargeError, SampleError
+from .header import ImageHeader, read_header
 
-__all__ = ["ImageSource", "decode_pil", "decode_tensor", "read_bytes"]
+__all__ = [
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "USE_DEFAULT",
+    "ImageSource",
+    "check_image_size",
+    "decode_pil",
+    "decode_tensor",
+    "get_max_image_pixels",
+    "read_bytes",
+    "resolve_max_image_pixels",
+    "set_max_image_pixels",
+]
 
 ImageSource = bytes | bytearray | memoryview | IO[bytes] | Image.Image
 """What a reader may hand to the decoders: raw bytes, a binary file-like object, or a PIL image."""
+
+DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
+"""The decoders' pixel limit (``width * height``) unless changed with :func:`set_max_image_pixels`.
+
+178,956,970 pixels (about 13,400 x 13,400) is where Pillow, at its default settings, refuses an image
+outright (``2 * PIL.Image.MAX_IMAGE_PIXELS``); an RGB image of that size takes 537 MB once decoded.
+"""
+
+_max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS
+
+
+def get_max_image_pixels() -> int | None:
+    """The process-wide default pixel limit (``None``: no limit).
+
+    Example:
+        >>> get_max_image_pixels()
+        178956970
+    """
+    return _max_image_pixels
+
+
+def set_max_image_pixels(value: int | None) -> None:
+    """Change the process-wide default pixel limit of the decoders (``None``: no limit).
+
+    Datasets read it once, at construction, and carry it to their DataLoader workers, so call this before
+    building them (or pass ``max_image_pixels=`` to the dataset or the decode function instead).
+
+    Raises:
+        ConfigError: ``value`` is not an int >= 1 or ``None``.
+    """
+    global _max_image_pixels
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"set_max_image_pixels: expected an int >= 1 or None, got {value!r}")
+    _max_image_pixels = value
+
+
+class _UseDefault:
+    def __repr__(self) -> str:
+        return "USE_DEFAULT"
+
+
+USE_DEFAULT: Any = _UseDefault()
+"""``max_image_pixels`` default: the process-wide limit (:func:`get_max_image_pixels`) at the call."""
 
 warnings.filterwarnings(
     "ignore",
@@ -86,6 +156,91 @@ def _decode_error(cause: BaseException, filename: str | None, index: int | None)
         text = "not an image format PIL recognises"  # PIL's text names our in-memory buffer, not the file
     msg = f"cannot decode image{_describe(filename, index)}: {type(cause).__name__}: {text}"
     return ImageDecodeError(msg, index=index, filename=filename)
+
+
+def resolve_max_image_pixels(value: Any, what: str = "max_image_pixels") -> int | None:
+    """``value`` checked: an ``int >= 1``, ``None`` (no limit) or :data:`USE_DEFAULT` (the module default).
+
+    Example:
+        >>> resolve_max_image_pixels(None), resolve_max_image_pixels(1000)
+        (None, 1000)
+    """
+    if value is USE_DEFAULT:
+        value = _max_image_pixels
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{what} must be an int >= 1 (pixels) or None (no limit), got {value!r}")
+    return value
+
+
+def check_image_size(
+    width: int,
+    height: int,
+    max_image_pixels: Any = USE_DEFAULT,
+    *,
+    filename: str | None = None,
+    index: int | None = None,
+) -> None:
+    """Raise :class:`~pixelpipe.errors.ImageTooLargeError` if ``width * height`` is over the limit.
+
+    Example:
+        >>> check_image_size(60000, 60000, filename='bomb.png')
+        Traceback (most recent call last):
+        ...
+        pixelpipe.errors.ImageTooLargeError: image ('bomb.png') declares 60000 x 60000 = 3,600,000,000 ...
+    """
+    limit = resolve_max_image_pixels(max_image_pixels)
+    if limit is None or width * height <= limit:
+        return
+    raise ImageTooLargeError(
+        f"image{_describe(filename, index)} declares {width} x {height} = {width * height:,} pixels, over "
+        f"the limit of {limit:,} pixels; refused before decoding (a possible decompression bomb). If it is "
+        "genuine, raise max_image_pixels (or pixelpipe.io.set_max_image_pixels)",
+        index=index,
+        filename=filename,
+        width=width,
+        height=height,
+        limit=limit,
+    )
+
+
+def _pillow_refused(
+    cause: BaseException, limit: int | None, filename: str | None, index: int | None
+) -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"image{_describe(filename, index)} refused by Pillow before decoding: {cause} Raise "
+        "PIL.Image.MAX_IMAGE_PIXELS (or set it to None) as well as pixelpipe's max_image_pixels if it "
+        "is genuine",
+        index=index,
+        filename=filename,
+        limit=limit,
+    )
+
+
+@contextlib.contextmanager
+def _pillow_bomb_quiet(active: bool) -> Iterator[None]:
+    """Silence Pillow's ``DecompressionBombWarning`` for an image pixelpipe's limit has allowed."""
+    if not active:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+def _needs_quiet(header: ImageHeader) -> bool:
+    pil_limit = Image.MAX_IMAGE_PIXELS
+    pixels = header.pixels
+    return pil_limit is not None and (pixels is None or pixels > pil_limit)
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        value = img.getexif().get(0x0112, 1)
+    except Exception:  # unreadable EXIF: treat as no orientation, as Pillow's exif_transpose does
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def read_bytes(data: ImageSource, *, filename: str | None = None, index: int | None = None) -> bytes:
@@ -133,12 +288,29 @@ def _to_mode(img: Image.Image, mode: str | None) -> Image.Image:
     return img if img.mode == mode else img.convert(mode)
 
 
+def _open_pil(
+    raw: bytes, limit: int | None, filename: str | None, index: int | None
+) -> tuple[Image.Image, bool]:
+    """Pillow's lazy open of ``raw`` after the header checks; ``(image, whether to keep Pillow quiet)``."""
+    header = read_header(raw)
+    if header.pixels is not None:
+        check_image_size(header.width, header.height, limit, filename=filename, index=index)
+    quiet = _needs_quiet(header)
+    with _pillow_bomb_quiet(quiet):
+        img = Image.open(io.BytesIO(raw))
+    if header.pixels is None or img.size != (header.width, header.height):
+        check_image_size(img.width, img.height, limit, filename=filename, index=index)
+    return img, quiet or _needs_quiet(ImageHeader(header.format, img.width, img.height))
+
+
 def decode_pil(
     data: ImageSource,
     mode: str | None = "RGB",
     *,
     filename: str | None = None,
     index: int | None = None,
+    max_image_pixels: int | None = USE_DEFAULT,
+    exif_transpose: bool = False,
 ) -> Image.Image:
     """Decode an image completely and convert it to ``mode``.
 
@@ -148,12 +320,16 @@ def decode_pil(
             file's own mode.
         filename: named in the error message (and set on the error) when decoding fails.
         index: sample index, likewise.
+        max_image_pixels: refuse images declaring more pixels than this, before decoding (``None``: no
+            limit; default :func:`get_max_image_pixels`).
+        exif_transpose: apply the EXIF orientation tag (rotate / flip), as ``PIL.ImageOps.exif_transpose``.
 
     Returns:
-        A loaded ``PIL.Image.Image`` (first frame for animations).
+        A loaded ``PIL.Image.Image`` (first frame for animations and multi-page files).
 
     Raises:
         ImageDecodeError: empty, truncated, corrupt or unrecognised data.
+        ImageTooLargeError: the image declares more than ``max_image_pixels`` pixels.
 
     Example:
         >>> import numpy as np
@@ -167,39 +343,40 @@ def decode_pil(
         ...
         pixelpipe.errors.ImageDecodeError: cannot decode image ('empty.jpg', index 3): ...
     """
+    limit = resolve_max_image_pixels(max_image_pixels)
     try:
+        quiet = False
         if isinstance(data, Image.Image):
             img = data
+            check_image_size(img.width, img.height, limit, filename=filename, index=index)
         else:
             raw = read_bytes(data, filename=filename, index=index)
             if not raw:
                 raise UnidentifiedImageError("empty file (0 bytes)")
-            img = Image.open(io.BytesIO(raw))
-        if getattr(img, "is_animated", False):
-            img.seek(0)
-        img.load()
+            img, quiet = _open_pil(raw, limit, filename, index)
+        with _pillow_bomb_quiet(quiet):
+            if getattr(img, "is_animated", False):
+                img.seek(0)
+            img.load()
+        if exif_transpose and _orientation(img) != 1:
+            img = ImageOps.exif_transpose(img)
         return _to_mode(img, mode)
     except SampleError:
         raise
+    except Image.DecompressionBombError as e:
+        raise _pillow_refused(e, limit, filename, index) from e
     except _DECODE_ERRORS as e:
         raise _decode_error(e, filename, index) from e
 
 
 # ----------------------------------------------------------------------------------------------------------
-# tensor decoding (torchvision.io for JPEG / PNG / WebP, PIL for everything else)
+# tensor decoding (torchvision.io for JPEG / WebP, PIL for everything else)
 
-_JPEG_MAGIC = b"\xff\xd8\xff"
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _sniff(raw: bytes) -> str:
-    if raw.startswith(_JPEG_MAGIC):
-        return "jpeg"
-    if raw.startswith(_PNG_MAGIC):
-        return "png"
-    if raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
-        return "webp"
-    return "other"
+# What torchvision.io decodes here. Not PNG: torchvision 0.29's decode_png crashes the process (SIGSEGV)
+# on any libpng error while reading rows, e.g. one flipped bit in IDAT (CRC error), found by
+# tests/test_fuzz_decode.py; Pillow reports those as errors.
+_TV_FORMATS = frozenset({"jpeg", "webp"})
+_TV_ORIENTS = frozenset({"jpeg", "png"})  # where torchvision applies EXIF orientation like Pillow
 
 
 def _png_colour_type(raw: bytes) -> int | None:
@@ -263,12 +440,16 @@ def decode_tensor(
     *,
     filename: str | None = None,
     index: int | None = None,
+    max_image_pixels: int | None = USE_DEFAULT,
+    exif_transpose: bool = False,
 ) -> torch.Tensor:
     """Decode an image to a ``uint8`` tensor of shape ``(C, H, W)``.
 
-    JPEG, PNG and WebP are decoded by ``torchvision.io`` straight from the bytes; other formats, modes
-    torchvision cannot produce for a format, and data torchvision rejects go through :func:`decode_pil`.
-    Both paths give the same pixels (JPEG within one level), with the same 16-bit scaling.
+    JPEG and WebP are decoded by ``torchvision.io`` straight from the bytes (not PNG: its PNG decoder
+    crashes the process on corrupt data); other formats, modes torchvision cannot produce for a format,
+    and data torchvision rejects go through :func:`decode_pil`.
+    Both paths give the same pixels (JPEG within one level), with the same 16-bit scaling. The size the
+    header declares is checked before anything is decoded.
 
     Args:
         data: encoded bytes, a binary file-like object, or a PIL image.
@@ -276,9 +457,13 @@ def decode_tensor(
             ``None``/``''`` for the file's own channels.
         filename: named in the error message when decoding fails.
         index: sample index, likewise.
+        max_image_pixels: refuse images declaring more pixels than this (``None``: no limit; default
+            :func:`get_max_image_pixels`).
+        exif_transpose: apply the EXIF orientation tag, as :func:`decode_pil` does.
 
     Raises:
         ImageDecodeError: empty, truncated, corrupt or unrecognised data.
+        ImageTooLargeError: the image declares more than ``max_image_pixels`` pixels.
         ConfigError: ``mode`` does not give 8-bit samples (``'I'``, ``'F'``, ...).
 
     Example:
@@ -289,18 +474,31 @@ def decode_tensor(
         >>> decode_tensor(buf.getvalue(), 'L').shape
         torch.Size([1, 5, 7])
     """
+    limit = resolve_max_image_pixels(max_image_pixels)
+    opts: dict[str, Any] = dict(
+        filename=filename, index=index, max_image_pixels=limit, exif_transpose=exif_transpose
+    )
     if isinstance(data, Image.Image):
-        return _tensor_from_pil(decode_pil(data, mode, filename=filename, index=index))
+        return _tensor_from_pil(decode_pil(data, mode, **opts))
     raw = read_bytes(data, filename=filename, index=index)
-    fmt = _sniff(raw)
-    plan = _tv_read_mode(fmt, mode, raw) if fmt != "other" else None
+    header = read_header(raw)
+    fmt = header.format
+    plan = None
+    # torchvision has no pixel limit: only images whose header size is known and allowed go to it
+    if fmt in _TV_FORMATS and header.pixels is not None and (not exif_transpose or fmt in _TV_ORIENTS):
+        check_image_size(header.width, header.height, limit, filename=filename, index=index)
+        plan = _tv_read_mode(fmt, mode, raw)
     if plan is not None:
         read_mode, to_grey = plan
         from torchvision.io import decode_image, decode_jpeg
 
         buf = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+        orient = bool(exif_transpose) and header.orientation != 1
         try:
-            out = decode_jpeg(buf, mode=read_mode) if fmt == "jpeg" else decode_image(buf, mode=read_mode)
+            if fmt == "jpeg":
+                out = decode_jpeg(buf, mode=read_mode, apply_exif_orientation=orient)
+            else:
+                out = decode_image(buf, mode=read_mode, apply_exif_orientation=orient)
         except RuntimeError:
             out = None  # unsupported variant or corrupt data: PIL decodes it or reports the error
         if out is not None:
@@ -309,4 +507,4 @@ def decode_tensor(
             if out.dtype != torch.uint8:
                 out = _scale_tensor_16bit(out)
             return _rgb_to_l(out) if to_grey else out
-    return _tensor_from_pil(decode_pil(raw, mode, filename=filename, index=index))
+    return _tensor_from_pil(decode_pil(raw, mode, **opts))

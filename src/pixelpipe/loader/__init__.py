@@ -11,6 +11,7 @@ from .multi_epochs import MultiEpochsDataLoader, RepeatSampler
 from .prefetch import PrefetchLoader, adapt_to_chs, resolve_device
 from .samplers import OrderedDistributedSampler, RepeatAugSampler
 from .seeding import SampleKey, SeededCollate, SeededDataset, SeededSampler, worker_init
+from .skips import find_skip_source, skip_report
 
 __all__ = [
     "MultiEpochsDataLoader",
@@ -25,6 +26,8 @@ __all__ = [
     "adapt_to_chs",
     "create_loader",
     "fast_collate",
+    "find_skip_source",
     "resolve_device",
+    "skip_report",
     "worker_init",
 ]

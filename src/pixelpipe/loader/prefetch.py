@@ -18,12 +18,16 @@ Differences from the reference:
   (the epoch seed is read when an epoch's first batch arrives; with ``MultiEpochsDataLoader`` and epochs
   shorter than the DataLoader's prefetch depth the sampler may already be an epoch ahead by then);
 * on the CPU the batch work runs on one thread, leaving the cores to the DataLoader workers;
-* an empty loader yields nothing instead of failing.
+* an empty loader yields nothing instead of failing;
+* skip report: each pass marks the dataset's skip log when it starts; when it ends with skipped samples
+  (``on_error='skip'``) one warning summarises them, and :meth:`PrefetchLoader.skip_report` lists them
+  (file, index or shard/key, error), DataLoader workers included (:mod:`pixelpipe.loader.skips`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -35,8 +39,11 @@ from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import derive_seed, get_rng, use_rng
 from .seeding import ERASE_TAG, find_seeded_sampler
+from .skips import find_skip_source
 
 __all__ = ["PrefetchLoader", "adapt_to_chs", "resolve_device"]
+
+_LOG = logging.getLogger(__name__)
 
 
 def resolve_device(device: torch.device | str | None) -> torch.device:
@@ -175,6 +182,7 @@ class PrefetchLoader:
             )
         self.is_cuda = self.device.type == "cuda" and torch.cuda.is_available()
         self.stream: torch.cuda.Stream | None = None
+        self._skip_mark: Any = None
 
     def _normalize(self, x: torch.Tensor) -> torch.Tensor:
         fmt = torch.channels_last if self.channels_last and x.ndim == 4 else torch.contiguous_format
@@ -211,6 +219,27 @@ class PrefetchLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, Any]]:
         seeded = find_seeded_sampler(self.loader)
+        skips = find_skip_source(getattr(self.loader, "dataset", None))
+        if skips is not None:
+            self._skip_mark = skips.skip_mark()  # before the DataLoader starts this pass
+        yield from self._batches(seeded)
+        if skips is not None:
+            report = skips.skip_report(since=self._skip_mark)
+            if report.num_skipped:
+                epoch = f"epoch {seeded.epoch}" if seeded is not None else "this pass"
+                _LOG.warning("%s: %s (loader.skip_report() lists them)", epoch, report.summary())
+
+    def skip_report(self) -> Any:
+        """The :class:`~pixelpipe.datasets.SkipReport` of the current or latest pass over the loader.
+
+        ``None`` when the dataset keeps no skip log. With ``MultiEpochsDataLoader`` the workers may already
+        load the next epoch's first batches before a pass ends; their skips then count in this pass's
+        report instead of the next one's.
+        """
+        skips = find_skip_source(getattr(self.loader, "dataset", None))
+        return None if skips is None else skips.skip_report(since=self._skip_mark)
+
+    def _batches(self, seeded: Any) -> Iterator[tuple[torch.Tensor, Any]]:
         epoch_seed: int | None = None
         if self.is_cuda and self.stream is None:
             self.stream = torch.cuda.Stream(device=self.device)

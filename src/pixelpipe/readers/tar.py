@@ -6,8 +6,10 @@ are read in place with ``os.pread`` at the byte offset found by the scan: nothin
 nested tars need no temporary copy.
 
 Only regular files with an image extension are samples. Links (symbolic or hard), devices, FIFOs, sparse
-files and members whose names are absolute or contain a ``..`` component are never read: they are skipped,
-counted in ``num_skipped_members`` and summarised in one logged warning.
+files, members whose names are absolute or contain a ``..`` component, and image members larger than
+``max_member_bytes`` (default :data:`~pixelpipe.io.limits.DEFAULT_MAX_MEMBER_BYTES`, 256 MiB) are never
+read: they are skipped, counted in ``num_skipped_members`` and summarised in one logged warning. Member
+names are only ever used as labels and offsets into the archive, never as paths on disk.
 
 Labels follow the reference: the class of a member is the last component of ``<path>/<member folder>``
 where ``<path>`` is ``''`` for a single root tar, the tar's stem for a folder of tars, and
@@ -36,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
+from ..io.limits import DEFAULT_MAX_MEMBER_BYTES, resolve_max_member_bytes
 from .base import Reader
 from .class_map import load_class_map
 from .img_extensions import get_img_extensions
@@ -177,6 +180,37 @@ def scan_tar(path: str, name: str, extensions: frozenset[str], scan: _Scan) -> d
     return node
 
 
+def cap_members(trees: list[dict], max_bytes: int | None) -> tuple[list[dict], list[list[str]], int]:
+    """``trees`` without the image members over ``max_bytes``; ``(trees, skipped rows, count)``.
+
+    Applied after the scan (and after reading a cached scan), so the cache does not depend on the cap.
+    """
+    if max_bytes is None:
+        return trees, [], 0
+    skipped: list[list[str]] = []
+    count = 0
+
+    def keep(members: list, where: str) -> list:
+        nonlocal count
+        out = []
+        for row in members:
+            if row[2] > max_bytes:
+                count += 1
+                if len(skipped) < _MAX_SKIP_RECORDS:
+                    skipped.append([where, row[0], f"larger than max_member_bytes ({row[2]} > {max_bytes})"])
+            else:
+                out.append(row)
+        return out
+
+    capped = []
+    for tree in trees:
+        children = [
+            {**c, "members": keep(c["members"], f"{tree['name']}:{c['name']}")} for c in tree["children"]
+        ]
+        capped.append({**tree, "members": keep(tree["members"], tree["name"]), "children": children})
+    return capped, skipped, count
+
+
 def _stderr_is_terminal() -> bool:
     try:
         return bool(sys.stderr is not None and sys.stderr.isatty())
@@ -212,7 +246,7 @@ class ReaderImageInTar(Reader):
         targets: ``int64`` NumPy array of targets.
         samples: a sequence of ``(member name, target)``.
         split_folder: the folder name ``split`` matched, or ``None`` when every member was kept.
-        num_skipped_members: members that were never read (links, devices, unsafe names, ...).
+        num_skipped_members: members that were never read (links, devices, unsafe names, too large, ...).
         skipped_members: up to 100 ``[archive, member, reason]`` rows describing them.
 
     Raises:
@@ -240,10 +274,12 @@ class ReaderImageInTar(Reader):
         cache_tarfiles: bool = True,
         cache_tarinfo: bool | None = None,
         split: str | None = None,
+        max_member_bytes: int | None = DEFAULT_MAX_MEMBER_BYTES,
     ) -> None:
         super().__init__()
         if root is None or not isinstance(root, (str, os.PathLike)):
             raise ConfigError(f"root must be a path to a .tar file or a folder of them, got {root!r}")
+        self.max_member_bytes = resolve_max_member_bytes(max_member_bytes, "ReaderImageInTar")
         self.root = os.fspath(root)
         self.cache_tarfiles = bool(cache_tarfiles)
         class_to_idx = load_class_map(class_map, self.root) if class_map else None
@@ -256,12 +292,16 @@ class ReaderImageInTar(Reader):
             cache_tarinfo = sum(os.path.getsize(p) for p in paths) > CACHE_MIN_BYTES
         cache_path = os.path.join(folder, "_" + cache_name + TAR_CACHE_SUFFIX) if cache_tarinfo else ""
         trees, skipped, num_skipped = self._scan(paths, cache_path)
+        trees, too_big, num_too_big = cap_members(trees, self.max_member_bytes)
+        skipped = (skipped + too_big)[:_MAX_SKIP_RECORDS]
+        num_skipped += num_too_big
         self.num_skipped_members = num_skipped
         self.skipped_members = skipped
         if num_skipped:
-            reasons = Counter(r for _, _, r in skipped)
+            reasons = Counter(r.split(" (", 1)[0] for _, _, r in skipped)
             _logger.warning(
-                "ReaderImageInTar(%r): skipped %d member(s) that are not safe regular files (%s), e.g. %r",
+                "ReaderImageInTar(%r): skipped %d member(s) that are not safe regular files or are too "
+                "large (%s), e.g. %r",
                 self.root,
                 num_skipped,
                 ", ".join(f"{n} {r}" for r, n in reasons.most_common()),

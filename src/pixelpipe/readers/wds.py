@@ -38,6 +38,7 @@ import os
 from typing import Any
 
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
+from ..io.limits import DEFAULT_MAX_MEMBER_BYTES
 from ..streaming.gopen import is_remote, join_url, local_path
 from ..streaming.shards import load_dataset_info, resolve_split
 from ..streaming.stream import ShardStream
@@ -109,6 +110,9 @@ class ReaderWds(ShardStream):
         sample_shuffle_size: shuffle buffer size (default ``WDS_SHUFFLE_SIZE`` or 8192).
         sample_initial_size: buffer warm-up (default ``WDS_INITIAL_SIZE`` or 2048).
         rank, world_size: override the distributed rank / world size.
+        max_member_bytes: shard members larger than this are not read; their sample becomes a
+            :class:`~pixelpipe.errors.SampleError` naming shard and key (``None``: no limit; default
+            256 MiB).
 
     Raises:
         DatasetNotFoundError: unknown split name, or a shard file is missing.
@@ -135,6 +139,7 @@ class ReaderWds(ShardStream):
         sample_initial_size: int | None = None,
         rank: int | None = None,
         world_size: int | None = None,
+        max_member_bytes: int | None = DEFAULT_MAX_MEMBER_BYTES,
     ) -> None:
         if root is None:
             raise ConfigError("ReaderWds needs root: the folder holding the shards and _info.json")
@@ -168,7 +173,7 @@ class ReaderWds(ShardStream):
             _LOG.info(
                 "ReaderWds: counting the samples of %d shards (no shard_lengths in the info)", len(paths)
             )
-        source = TarShardSource(paths, self.split_info.shard_lengths, make)
+        source = TarShardSource(paths, self.split_info.shard_lengths, make, max_member_bytes=max_member_bytes)
         if (
             num_samples is None
             and self.split_info.num_samples
@@ -194,8 +199,8 @@ class ReaderWds(ShardStream):
 
         out = []
         for path in self.source.paths:
-            for key, fields in iter_tar_samples(path):
-                if self.filename_key in fields:
+            for key, fields in iter_tar_samples(path, max_member_bytes=self.source.max_member_bytes):
+                if isinstance(fields.get(self.filename_key), bytes):
                     name = fields[self.filename_key].decode("utf-8", "replace").strip()
                 else:
                     ext = next((k for k in self.input_keys if k in fields), "jpg")

@@ -1,7 +1,11 @@
 """Webdataset tar shards: samples are runs of consecutive members sharing a key (``<key>.<ext>``).
 
 Read with :mod:`tarfile` straight from the archive (nothing is extracted to disk; only regular files are
-read; member names are used as keys, never as paths).
+read; member names are used as keys, never as paths). A member larger than ``max_member_bytes`` (default
+:data:`~pixelpipe.io.limits.DEFAULT_MAX_MEMBER_BYTES`, 256 MiB) is never read: its field holds a
+:class:`~pixelpipe.errors.SampleError` naming the shard, member and size instead, and
+:class:`TarShardSource` yields that error as the sample's input, so the dataset's ``on_error`` policy
+applies and the sample still counts.
 
 * A local shard (a path or ``file://`` URL) is read with random access: skipping the first ``start``
   samples reads member headers only.
@@ -32,12 +36,13 @@ import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..errors import ConfigError, PixelpipeError
+from ..errors import ConfigError, PixelpipeError, SampleError
+from ..io.limits import DEFAULT_MAX_MEMBER_BYTES, resolve_max_member_bytes
 from .gopen import StreamError, is_remote, local_path, open_stream
 
 __all__ = ["TarShardSource", "count_tar_samples", "iter_tar_samples", "split_member_name"]
 
-Fields = dict[str, bytes]
+Fields = dict[str, Any]  # extension -> bytes (or a SampleError for a member too large to read)
 
 
 def split_member_name(name: str) -> tuple[str, str]:
@@ -47,8 +52,21 @@ def split_member_name(name: str) -> tuple[str, str]:
     return (posixpath.join(head, stem) if head else stem), ext.lower()
 
 
+def _too_large(path: str, member: tarfile.TarInfo, key: str, max_bytes: int) -> SampleError:
+    return SampleError(
+        f"member {member.name!r} of shard {path!r} is {member.size} bytes, over max_member_bytes "
+        f"({max_bytes}); not read",
+        filename=f"{path}/{key}",
+    )
+
+
 def _sample_runs(
-    members: Iterator[tarfile.TarInfo], tf: tarfile.TarFile, start: int, read: bool
+    members: Iterator[tarfile.TarInfo],
+    tf: tarfile.TarFile,
+    start: int,
+    read: bool,
+    path: str = "",
+    max_bytes: int | None = None,
 ) -> Iterator[tuple[str, Fields]]:
     key, fields, index = None, {}, -1
     for member in members:
@@ -61,7 +79,9 @@ def _sample_runs(
             if key is not None and index >= start:
                 yield key, fields
             key, fields, index = k, {}, index + 1
-        if read and index >= start:
+        if read and index >= start and max_bytes is not None and member.size > max_bytes:
+            fields[ext] = _too_large(path, member, k, max_bytes)
+        elif read and index >= start:
             f = tf.extractfile(member)
             fields[ext] = f.read() if f is not None else b""
         else:
@@ -77,10 +97,10 @@ def _streamed_members(tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         yield member
 
 
-def _samples(path: str, start: int, read: bool) -> Iterator[tuple[str, Fields]]:
+def _samples(path: str, start: int, read: bool, max_bytes: int | None = None) -> Iterator[tuple[str, Fields]]:
     if not is_remote(path):
         with tarfile.open(local_path(path), mode="r:*") as tf:
-            yield from _sample_runs(iter(tf), tf, start, read)
+            yield from _sample_runs(iter(tf), tf, start, read, path, max_bytes)
         return
     with open_stream(path) as stream:
         try:
@@ -89,7 +109,7 @@ def _samples(path: str, start: int, read: bool) -> Iterator[tuple[str, Fields]]:
             raise StreamError(f"shard {path!r} is not a readable tar stream: {e}") from e
         with tf:
             try:
-                yield from _sample_runs(_streamed_members(tf), tf, start, read)
+                yield from _sample_runs(_streamed_members(tf), tf, start, read, path, max_bytes)
             except PixelpipeError:
                 raise
             except (tarfile.TarError, OSError) as e:  # a truncated archive, a network timeout, ...
@@ -98,13 +118,17 @@ def _samples(path: str, start: int, read: bool) -> Iterator[tuple[str, Fields]]:
             pass  # the end-of-archive padding: read to the end so the exit status of a pipe: is checked
 
 
-def iter_tar_samples(path: str, start: int = 0) -> Iterator[tuple[str, Fields]]:
+def iter_tar_samples(
+    path: str, start: int = 0, max_member_bytes: int | None = DEFAULT_MAX_MEMBER_BYTES
+) -> Iterator[tuple[str, Fields]]:
     """``(key, {ext: bytes})`` for each sample of the tar shard ``path`` from sample ``start`` on.
 
     ``path`` is a local path or any name :func:`~pixelpipe.streaming.gopen.open_stream` opens (URL,
-    ``pipe:``); close the iterator (or exhaust it) to release the stream.
+    ``pipe:``); close the iterator (or exhaust it) to release the stream. A member larger than
+    ``max_member_bytes`` is not read: its field is a :class:`~pixelpipe.errors.SampleError`.
     """
-    return _samples(os.fspath(path), start, read=True)
+    max_bytes = resolve_max_member_bytes(max_member_bytes, "iter_tar_samples")
+    return _samples(os.fspath(path), start, read=True, max_bytes=max_bytes)
 
 
 def count_tar_samples(path: str) -> int:
@@ -122,6 +146,8 @@ class TarShardSource:
         make_sample: ``(key, fields) -> (input, target)``; the default returns ``(fields, None)``.
         count_remote: with ``lengths=None``, count the samples of remote shards by streaming each of them
             once (downloads everything); by default that raises instead.
+        max_member_bytes: members larger than this are not read; their sample's input is a
+            :class:`~pixelpipe.errors.SampleError` (``None``: no limit; default 256 MiB).
 
     Raises:
         ConfigError: ``lengths`` has the wrong size, or remote shards without ``lengths`` (and without
@@ -134,7 +160,9 @@ class TarShardSource:
         lengths: Sequence[int] | None = None,
         make_sample: Callable[[str, Fields], tuple[Any, Any]] | None = None,
         count_remote: bool = False,
+        max_member_bytes: int | None = DEFAULT_MAX_MEMBER_BYTES,
     ) -> None:
+        self.max_member_bytes = resolve_max_member_bytes(max_member_bytes, "TarShardSource")
         self.paths = [os.fspath(p) for p in paths]
         if lengths is None:
             remote = [p for p in self.paths if is_remote(p)]
@@ -155,9 +183,13 @@ class TarShardSource:
         return self.paths[index]
 
     def iter_shard(self, index: int, start: int = 0) -> Iterator[tuple[str, Any, Any]]:
-        with contextlib.closing(iter_tar_samples(self.paths[index], start)) as samples:
+        samples = iter_tar_samples(self.paths[index], start, self.max_member_bytes)
+        with contextlib.closing(samples):
             for key, fields in samples:
-                if self.make_sample is None:
+                too_large = next((v for v in fields.values() if isinstance(v, SampleError)), None)
+                if too_large is not None:
+                    yield key, too_large, None
+                elif self.make_sample is None:
                     yield key, fields, None
                 else:
                     value, target = self.make_sample(key, fields)

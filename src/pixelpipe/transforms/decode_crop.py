@@ -21,6 +21,7 @@ other pipeline decodes with :func:`~pixelpipe.io.decode_tensor` and runs on the 
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +32,9 @@ from PIL import Image
 from torchvision.io import ImageReadMode, decode_image
 
 from ..errors import ConfigError
-from ..io.decode import _DECODE_ERRORS
+from ..io.decode import _DECODE_ERRORS, check_image_size, decode_tensor
 from ..io.encoded import EncodedImage
+from ..io.header import read_header, sniff_format
 from ..rng import get_rng
 from . import functional as F
 from .base import Transform
@@ -141,9 +143,11 @@ class DecodeRandomResizedCrop(Transform):
         data = _as_bytes(img)
         c = params.crop
         if params.scale == 1:
-            read_mode = ImageReadMode.RGB if self.mode == "RGB" else ImageReadMode.GRAY
-            buf = torch.frombuffer(bytearray(data), dtype=torch.uint8)
-            full = decode_image(buf, mode=read_mode)
+            if sniff_format(data) == "jpeg":
+                read_mode = ImageReadMode.RGB if self.mode == "RGB" else ImageReadMode.GRAY
+                full = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=read_mode)
+            else:  # pixelpipe's decoder: torchvision's PNG decoder can crash the process on corrupt rows
+                full = decode_tensor(data, self.mode)
             out = F.resized_crop(full, c.top, c.left, c.height, c.width, self.rrc.size, c.interpolation)
             return tensor_to_pil(out) if self.output == "pil" else out
         pil = Image.open(io.BytesIO(data))
@@ -165,7 +169,8 @@ class DecodePipeline(Compose):
 
     PIL images and tensors run through the transforms exactly as with :class:`Compose`. An
     :class:`~pixelpipe.io.EncodedImage` is decoded to a ``uint8`` tensor first; when the pipeline starts
-    with a :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation` and the image is an RGB JPEG,
+    with a :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation` and the image is an RGB JPEG
+    (within the pixel limits, without an EXIF rotation to apply; ``EncodedImage.crop_decodable``),
     the crop is fused with the decode (:class:`DecodeRandomResizedCrop`: window from the header, same
     distribution and random draws, reduced-scale decode where it keeps the output resolution). Any decode
     failure ends in :meth:`EncodedImage.decode_tensor <pixelpipe.io.EncodedImage.decode_tensor>`, which
@@ -201,7 +206,7 @@ class DecodePipeline(Compose):
         if not isinstance(img, EncodedImage):
             return super().__call__(img, rng=rng)
         rng = rng if rng is not None else get_rng()
-        if self.decode_crop is not None and img.mode == "RGB" and img.format == "jpeg":
+        if self.decode_crop is not None and img.crop_decodable:
             out = self._decode_crop(img, self.decode_crop, rng)
             rest = self.transforms[1:]
         else:
@@ -310,11 +315,19 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _header_size(data: bytes) -> tuple[int, int, bool]:
+    """``(height, width, is_jpeg)`` from the header; the size is checked against the pixel limit."""
     size = jpeg_size(data)
     if size is not None:
+        check_image_size(size[1], size[0])
         return size[0], size[1], True
-    with Image.open(io.BytesIO(data)) as pil:  # header only
-        return pil.height, pil.width, pil.format == "JPEG"
+    header = read_header(data)
+    if header.width is None or header.height is None:
+        with warnings.catch_warnings():  # header only; the limit is checked below, Pillow's not needed
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as pil:
+                header = header._replace(width=pil.width, height=pil.height)
+    check_image_size(header.width, header.height)
+    return header.height, header.width, False
 
 
 def _as_bytes(img: Any) -> bytes:
