@@ -159,3 +159,15 @@ def _same_default(a, b) -> bool:
         return bool(a == b)
     except Exception:  # tensors and other types without a plain truth value
         return repr(a) == repr(b)
+
+
+# pixelpipe's own names beyond the reference's, exported at the top level
+EXTRA_NAMES = {"SkipRecord": "pixelpipe.datasets", "SkipReport": "pixelpipe.datasets"}
+
+
+def test_extra_names_are_exported():
+    import importlib
+
+    for name, module in EXTRA_NAMES.items():
+        assert name in pixelpipe.__all__ and name in dir(pixelpipe), name
+        assert getattr(pixelpipe, name) is getattr(importlib.import_module(module), name), name

@@ -46,7 +46,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "load_class_map",
         "set_img_extensions",
     ),
-    "pixelpipe.datasets": ("AugMixDataset", "ImageDataset", "IterableImageDataset", "create_dataset"),
+    "pixelpipe.datasets": (
+        "AugMixDataset",
+        "ImageDataset",
+        "IterableImageDataset",
+        "SkipRecord",
+        "SkipReport",
+        "create_dataset",
+    ),
     "pixelpipe.augment": (
         "AugMixAugment",
         "AugmentOp",
@@ -125,7 +132,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .batch import FastCollateMixup, Mixup, mixup_target, one_hot
     from .config import resolve_data_config, resolve_model_data_config
     from .constants import *
-    from .datasets import AugMixDataset, ImageDataset, IterableImageDataset, create_dataset
+    from .datasets import (
+        AugMixDataset,
+        ImageDataset,
+        IterableImageDataset,
+        SkipRecord,
+        SkipReport,
+        create_dataset,
+    )
     from .loader import (
         MultiEpochsDataLoader,
         OrderedDistributedSampler,

@@ -43,6 +43,13 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--aug", default="rand-m9-n3-mstd0.5", help="auto_augment config string")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="a tiny run (seconds), for smoke tests")
+    p.add_argument(
+        "--augment-on",
+        choices=("cpu", "device"),
+        default="cpu",
+        help="'device': workers only decode; crop, augmentation, erasing run on whole batches on the device "
+        "(the GPU when there is one, which then also trains the model)",
+    )
     p.set_defaults(func=_run_demo)
 
 
@@ -121,9 +128,15 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         ),
     )
     add_arguments(p)
+    from .bench.device import add_arguments as add_device_arguments
+
+    add_device_arguments(p)  # --augment-on device: the device-side augmentation benchmark
 
     def run(args: argparse.Namespace) -> int:
-        from .bench.transforms import run as run_bench
+        if args.augment_on == "device":
+            from .bench.device import run as run_bench
+        else:
+            from .bench.transforms import run as run_bench
 
         try:
             run_bench(args)

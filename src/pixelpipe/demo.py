@@ -182,7 +182,11 @@ def run_demo(args: argparse.Namespace) -> int:
     samples = _preview_samples(train_ds, train_root, shard_split)
     print(f"preview grid: {_save_preview(samples, args, out, names)}")
 
-    device = torch.device("cpu")
+    augment_on = getattr(args, "augment_on", "cpu")
+    # the device path trains on the GPU when there is one; otherwise everything stays on the CPU
+    device = torch.device("cuda" if augment_on == "device" and torch.cuda.is_available() else "cpu")
+    if augment_on == "device":
+        print(f"augmentation on the device ({device}): workers only decode")
     train_loader = create_loader(
         train_ds,
         input_size=(3, args.img_size, args.img_size),
@@ -193,9 +197,10 @@ def run_demo(args: argparse.Namespace) -> int:
         re_prob=0.25,
         num_workers=args.workers,
         device=device,
+        augment_on=augment_on,
     )
     mixup = Mixup(mixup_alpha=0.2, cutmix_alpha=1.0, prob=0.3, label_smoothing=0.1, num_classes=num_classes)
-    model = SmallCNN(num_classes, stem=max(args.img_size // 56, 1))
+    model = SmallCNN(num_classes, stem=max(args.img_size // 56, 1)).to(device)
     steps = args.epochs * len(train_loader)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(steps, 1), pct_start=0.2)
@@ -239,6 +244,7 @@ def _evaluate(model: nn.Module, dataset, args: argparse.Namespace, device: torch
         crop_pct=1.0,
         num_workers=0,
         device=device,
+        augment_on=getattr(args, "augment_on", "cpu"),
     )
     model.eval()
     correct = total = 0

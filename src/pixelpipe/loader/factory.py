@@ -18,6 +18,8 @@ Differences from the reference:
   forwards attribute reads and writes (``transform``, ``filenames()``, ...) to your dataset, and
   ``loader.sampler`` a :class:`~pixelpipe.loader.SeededSampler` (``set_epoch`` works as usual);
 * ``channels_last`` output option;
+* ``augment_on='device'`` (not in the reference): the workers only decode (or read bytes) and the batch
+  is augmented on the device (:mod:`pixelpipe.device`);
 * argument errors are :class:`~pixelpipe.errors.ConfigError` (the reference ``assert``\\ s); reference
   arguments pixelpipe does not implement (TF preprocessing, scheduled resolution sampling) are accepted at
   their defaults and rejected with a clear error otherwise.
@@ -143,6 +145,8 @@ def create_loader(
     worker_seeding: str | Callable[[Any], int] = "all",
     channels_last: bool = False,
     seed: int | None = None,
+    augment_on: str = "cpu",
+    decode_on: str = "worker",
     **reference_only: Any,
 ) -> PrefetchLoader | DataLoader:
     """Build the loader for ``dataset``: transform, sampler, collate, workers and device prefetch.
@@ -189,6 +193,13 @@ def create_loader(
         channels_last: prefetched batches in ``torch.channels_last`` memory format.
         seed: the loader's one seed (shuffle, every sample's augmentation, erasing, collate-time mixing);
             ``None`` draws it from :func:`pixelpipe.rng.get_rng` (set by ``pixelpipe.rng.manual_seed``).
+        augment_on: ``'cpu'`` (default): the reference's path, each image augmented in the workers.
+            ``'device'``: the workers only decode, and crop, flip, augmentation, colour jitter,
+            normalisation, erasing (and Mixup, when ``collate_fn`` is a ``Mixup`` / ``FastCollateMixup``)
+            run on whole batches on ``device`` (:class:`~pixelpipe.device.DeviceAugment`), for training
+            and evaluation; the loader is then a :class:`~pixelpipe.device.DevicePrefetchLoader`.
+        decode_on: with ``augment_on='device'``: ``'worker'`` (default) decodes in the workers,
+            ``'device'`` has them read bytes only and decodes on the device (nvJPEG on CUDA).
         **reference_only: ``tf_preprocessing`` and the scheduled-resolution arguments of the reference,
             accepted only at their default values.
 
@@ -230,39 +241,79 @@ def create_loader(
         )
     device = resolve_device(device)
 
-    from ..transforms import create_transform  # lazy: the loader module imports without transforms
-    from ..transforms.decode_crop import fuse_decode
-
+    if augment_on not in ("cpu", "device"):
+        raise ConfigError(f"create_loader: augment_on must be 'cpu' or 'device', got {augment_on!r}.")
+    if augment_on == "cpu" and decode_on != "worker":
+        raise ConfigError(f"create_loader: decode_on={decode_on!r} needs augment_on='device'.")
     re_num_splits = (num_aug_splits or 2) if re_split else 0
-    transform = create_transform(
-        input_size,
-        is_training=is_training,
-        no_aug=no_aug,
-        train_crop_mode=train_crop_mode,
-        scale=scale,
-        ratio=ratio,
-        hflip=hflip,
-        vflip=vflip,
-        color_jitter=color_jitter,
-        color_jitter_prob=color_jitter_prob,
-        grayscale_prob=grayscale_prob,
-        gaussian_blur_prob=gaussian_blur_prob,
-        auto_augment=auto_augment,
-        interpolation=interpolation,
-        mean=mean,
-        std=std,
-        crop_pct=crop_pct,
-        crop_mode=crop_mode,
-        crop_border_pixels=crop_border_pixels,
-        re_prob=re_prob,
-        re_mode=re_mode,
-        re_count=re_count,
-        re_num_splits=re_num_splits,
-        use_prefetcher=use_prefetcher,
-        separate=num_aug_splits > 0,
-    )
-    # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
-    dataset.transform = fuse_decode(transform)
+    device_augment = None
+    if augment_on == "device":  # workers decode (or read bytes); the prefetcher augments on the device
+        from ..device.loader import device_loader_parts
+
+        dataset.transform, collate_fn, device_augment = device_loader_parts(
+            input_size,
+            decode_on=decode_on,
+            collate_fn=collate_fn,
+            use_prefetcher=use_prefetcher,
+            num_aug_splits=num_aug_splits,
+            train_crop_mode=train_crop_mode,
+            is_training=is_training,
+            no_aug=no_aug,
+            scale=scale,
+            ratio=ratio,
+            interpolation=interpolation,
+            hflip=hflip,
+            vflip=vflip,
+            auto_augment=auto_augment,
+            color_jitter=color_jitter,
+            color_jitter_prob=color_jitter_prob,
+            grayscale_prob=grayscale_prob,
+            gaussian_blur_prob=gaussian_blur_prob,
+            mean=mean,
+            std=std,
+            img_dtype=torch.float16 if fp16 else img_dtype,
+            re_prob=re_prob,
+            re_mode=re_mode,
+            re_count=re_count,
+            re_num_splits=re_num_splits,
+            crop_pct=crop_pct,
+            crop_mode=crop_mode,
+            crop_border_pixels=crop_border_pixels,
+            channels_last=channels_last,
+        )
+    else:
+        from ..transforms import create_transform  # lazy: the loader module imports without transforms
+        from ..transforms.decode_crop import fuse_decode
+
+        transform = create_transform(
+            input_size,
+            is_training=is_training,
+            no_aug=no_aug,
+            train_crop_mode=train_crop_mode,
+            scale=scale,
+            ratio=ratio,
+            hflip=hflip,
+            vflip=vflip,
+            color_jitter=color_jitter,
+            color_jitter_prob=color_jitter_prob,
+            grayscale_prob=grayscale_prob,
+            gaussian_blur_prob=gaussian_blur_prob,
+            auto_augment=auto_augment,
+            interpolation=interpolation,
+            mean=mean,
+            std=std,
+            crop_pct=crop_pct,
+            crop_mode=crop_mode,
+            crop_border_pixels=crop_border_pixels,
+            re_prob=re_prob,
+            re_mode=re_mode,
+            re_count=re_count,
+            re_num_splits=re_num_splits,
+            use_prefetcher=use_prefetcher,
+            separate=num_aug_splits > 0,
+        )
+        # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
+        dataset.transform = fuse_decode(transform)
 
     if collate_fn is None:
         collate_fn = fast_collate if use_prefetcher else default_collate
@@ -304,6 +355,10 @@ def create_loader(
     loader = loader_class(loader_dataset, **loader_kwargs)
     if not use_prefetcher:
         return loader
+    if device_augment is not None:
+        from ..device.loader import DevicePrefetchLoader
+
+        return DevicePrefetchLoader(loader, device_augment, device=device)
     return PrefetchLoader(
         loader,
         mean=mean,

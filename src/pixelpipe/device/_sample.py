@@ -1,0 +1,306 @@
+"""Per-sample parameter sampling for the batched policies, vectorised over the batch.
+
+:class:`OpTable` turns a list of :class:`~pixelpipe.augment.ops.AugmentOp` (a policy's op "slots") into
+per-slot constants; :func:`sample_ops` draws, for a ``(B, L)`` tensor of slot indices, everything
+:meth:`AugmentOp.make_params` draws for one image — the probability gate, the magnitude noise (Gaussian, or
+uniform in ``[0, m]`` for ``mstd = inf``) clamped to ``[0, magnitude_max or 10]``, the argument's random sign,
+the interpolation and the ``GaussianBlurRand`` radius — with the same distributions, for all ``B x L`` entries
+at once from one ``torch.Generator``. :data:`LEVELS` holds the magnitude → argument mappings of
+:mod:`pixelpipe.augment.registry` written for float64 tensors in the same order of operations, so the
+arguments are bit-identical to the per-sample path's for the same magnitude and sign.
+
+Example:
+    >>> import torch
+    >>> m = torch.tensor([0.0, 5.0, 10.0], dtype=torch.float64)
+    >>> LEVELS['Solarize'](m, torch.ones(3, dtype=torch.float64), {}).tolist()
+    [0.0, 128.0, 256.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+from ..augment.ops import FILL, RANDOM_INTERPOLATION, AugmentOp, _check_fill, _resolve_interpolation
+from ..augment.registry import DEFAULT_TRANSLATE_CONST, DEFAULT_TRANSLATE_PCT, LEVEL_DENOM, OPS
+from ..errors import ConfigError
+from ..rng import torch_generator
+
+__all__ = ["LEVELS", "OpDraws", "OpTable", "dirichlet", "log_gamma", "resolve_generator", "sample_ops"]
+
+_UNIFORM_MSTD = 100.0  # as AugmentOp: mstd above this (inf) means uniform in [0, m]
+
+T = torch.Tensor
+LevelFn = Callable[[T, T, Mapping[str, Any]], T]
+
+
+# --- magnitude → argument, vectorised (same order of operations as the registry) -----------------------
+
+
+def _level(m: T) -> T:
+    """``m / 10`` as a true division on every device (CUDA turns ``tensor / number`` into a multiplication
+    by the reciprocal, which is not always the same double)."""
+    return m / torch.full_like(m, LEVEL_DENOM)
+
+
+def _rotate(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return s * (_level(m) * 30.0)
+
+
+def _shear(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return s * (_level(m) * 0.3)
+
+
+def _translate_abs(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return s * (_level(m) * float(hp.get("translate_const", DEFAULT_TRANSLATE_CONST)))
+
+
+def _translate_rel(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return s * (_level(m) * float(hp.get("translate_pct", DEFAULT_TRANSLATE_PCT)))
+
+
+def _posterize(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return (_level(m) * 4).trunc()
+
+
+def _posterize_increasing(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return 4 - _posterize(m, s, hp)
+
+
+def _posterize_original(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return _posterize(m, s, hp) + 4
+
+
+def _solarize(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return (_level(m) * 256).trunc().clamp(max=256)
+
+
+def _solarize_increasing(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return 256 - _solarize(m, s, hp)
+
+
+def _solarize_add(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return (_level(m) * 110).trunc().clamp(max=128)
+
+
+def _enhance(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return _level(m) * 1.8 + 0.1
+
+
+def _enhance_increasing(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return (1.0 + s * (_level(m) * 0.9)).clamp(min=0.1)
+
+
+@dataclass(frozen=True)
+class _MinMax:
+    lo: float
+    hi: float
+
+    def __call__(self, m: T, s: T, hp: Mapping[str, Any]) -> T:
+        return (self.lo + (self.hi - self.lo) * _level(m)).clamp(self.lo, self.hi)
+
+
+def _none(m: T, s: T, hp: Mapping[str, Any]) -> T:
+    return torch.zeros_like(m)
+
+
+LEVELS: Mapping[str, LevelFn] = {
+    "AutoContrast": _none,
+    "Equalize": _none,
+    "Invert": _none,
+    "Rotate": _rotate,
+    "Posterize": _posterize,
+    "PosterizeIncreasing": _posterize_increasing,
+    "PosterizeOriginal": _posterize_original,
+    "Solarize": _solarize,
+    "SolarizeIncreasing": _solarize_increasing,
+    "SolarizeAdd": _solarize_add,
+    "Color": _enhance,
+    "ColorIncreasing": _enhance_increasing,
+    "Contrast": _enhance,
+    "ContrastIncreasing": _enhance_increasing,
+    "Brightness": _enhance,
+    "BrightnessIncreasing": _enhance_increasing,
+    "Sharpness": _enhance,
+    "SharpnessIncreasing": _enhance_increasing,
+    "ShearX": _shear,
+    "ShearY": _shear,
+    "TranslateX": _translate_abs,
+    "TranslateY": _translate_abs,
+    "TranslateXRel": _translate_rel,
+    "TranslateYRel": _translate_rel,
+    "Desaturate": _MinMax(0.5, 1.0),
+    "GaussianBlur": _MinMax(0.1, 2.0),
+    "GaussianBlurRand": _MinMax(0.0, 1.0),
+}
+"""Op name → ``level(magnitude, sign, hparams)`` on float64 tensors (0 for ops without argument)."""
+
+if set(LEVELS) != set(OPS):  # pragma: no cover - guards the table against registry changes
+    raise RuntimeError(f"device LEVELS out of sync with the op registry: {sorted(set(LEVELS) ^ set(OPS))}")
+
+
+# --- the op table ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpTable:
+    """A policy's ops ("slots") as per-slot constants.
+
+    Attributes:
+        ops: the per-sample ops, in slot order.
+        kinds: each slot's functional name (``OpSpec.fn``), the key of
+            :data:`pixelpipe.device.ops.KERNELS`.
+        fill: the fill colour of the geometric ops (shared by every slot).
+        interpolations: the PIL interpolation codes geometric ops choose from, uniformly (shared).
+    """
+
+    ops: tuple[AugmentOp, ...]
+    kinds: tuple[str, ...]
+    fill: tuple[float, ...]
+    interpolations: tuple[int, ...]
+
+    @classmethod
+    def from_ops(cls, ops: Sequence[AugmentOp]) -> OpTable:
+        """Build the table; all ops must share the fill colour and interpolation choices (as the ops of a
+        config string or policy do), since geometric ops of one layer are resampled together."""
+        ops = tuple(ops)
+        if not ops:
+            raise ConfigError("batched augmentation: the op list is empty")
+        bad = [type(op).__name__ for op in ops if not isinstance(op, AugmentOp)]
+        if bad:
+            raise ConfigError(f"batched augmentation: ops must be AugmentOp (the batched kernels), got {bad}")
+        fills = {_check_fill(op.hparams["img_mean"]) if "img_mean" in op.hparams else FILL for op in ops}
+        interps = {
+            tuple(
+                int(i) for i in _resolve_interpolation(op.hparams.get("interpolation", RANDOM_INTERPOLATION))
+            )
+            for op in ops
+        }
+        if len(fills) > 1 or len(interps) > 1:
+            raise ConfigError(
+                "batched augmentation: all ops must share hparams['img_mean'] and hparams['interpolation'], "
+                f"got fills {sorted(fills)} and interpolations {sorted(interps)}"
+            )
+        return cls(ops, tuple(OPS[op.name].fn for op in ops), fills.pop(), interps.pop())
+
+    def constants(self, device: torch.device | str) -> dict[str, torch.Tensor]:
+        """Per-slot ``prob``, ``magnitude``, ``mstd``, ``upper`` (float64), ``signed``, ``geometric``,
+        ``blur_rand`` (bool) on ``device``."""
+
+        def f64(values: Sequence[float]) -> torch.Tensor:
+            return torch.tensor(values, dtype=torch.float64, device=device)
+
+        def flag(values: Sequence[bool]) -> torch.Tensor:
+            return torch.tensor(values, dtype=torch.bool, device=device)
+
+        specs = [OPS[op.name] for op in self.ops]
+        return {
+            "prob": f64([float(op.prob) for op in self.ops]),
+            "magnitude": f64([float(op.magnitude) for op in self.ops]),
+            "mstd": f64([float(op.magnitude_std) for op in self.ops]),
+            "upper": f64([float(op.magnitude_max or LEVEL_DENOM) for op in self.ops]),
+            "signed": flag([s.signed for s in specs]),
+            "geometric": flag([s.geometric for s in specs]),
+            "blur_rand": flag([op.name == "GaussianBlurRand" for op in self.ops]),
+        }
+
+
+@dataclass(frozen=True)
+class OpDraws:
+    """The draws for a ``(B, L)`` grid of op slots (``L`` layers or chain steps per sample).
+
+    Attributes:
+        op: slot index into the policy's ops, ``-1`` for none (int64).
+        applied: the op fires (its slot exists and the probability gate passed).
+        magnitude: magnitude after noise and clamping (float64).
+        sign: the argument's sign, ``+1`` or ``-1`` (always ``+1`` for unsigned ops) (float64).
+        arg: the op's argument: angle, shear, pixels, fraction, bits, threshold, factor or blur radius
+            (float64; 0 for ops without one).
+        interpolation: PIL interpolation code of geometric ops (0, 2, 3), ``-1`` otherwise (int64).
+    """
+
+    op: torch.Tensor
+    applied: torch.Tensor
+    magnitude: torch.Tensor
+    sign: torch.Tensor
+    arg: torch.Tensor
+    interpolation: torch.Tensor
+
+    def to(self, device: torch.device | str | None, non_blocking: bool = False) -> OpDraws:
+        """The same draws on ``device``."""
+        if device is None:
+            return self
+        return OpDraws(
+            **{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)}
+        )
+
+
+def resolve_generator(generator: torch.Generator | None) -> torch.Generator:
+    """``generator``, or a CPU generator seeded from pixelpipe's process generator (:mod:`pixelpipe.rng`)."""
+    return generator if generator is not None else torch_generator()
+
+
+def sample_ops(table: OpTable, slots: torch.Tensor, generator: torch.Generator) -> OpDraws:
+    """Draw gate, magnitude, sign, argument and interpolation for each entry of ``slots`` (``-1``: none).
+
+    The same distributions as :meth:`AugmentOp.make_params`; computed on the generator's device.
+    """
+    dev = slots.device
+    c = table.constants(dev)
+    valid = slots >= 0
+    s = slots.clamp(min=0)
+    shape = slots.shape
+
+    def rand() -> torch.Tensor:
+        return torch.rand(shape, generator=generator, device=dev, dtype=torch.float64)
+
+    u_gate, u_mag, u_sign, u_blur = rand(), rand(), rand(), rand()
+    z = torch.randn(shape, generator=generator, device=dev, dtype=torch.float64)
+    n_interp = len(table.interpolations)
+    pick = torch.randint(0, n_interp, shape, generator=generator, device=dev)
+
+    prob = c["prob"][s]
+    applied = valid & ((prob >= 1.0) | (u_gate <= prob))
+    m, mstd = c["magnitude"][s], c["mstd"][s]
+    noisy = torch.where(mstd > _UNIFORM_MSTD, m * u_mag, m + mstd * z)
+    m = torch.where(mstd > 0, noisy, m)
+    m = torch.minimum(m, c["upper"][s]).clamp(min=0.0)
+    sign = torch.where(c["signed"][s] & (u_sign > 0.5), -1.0, 1.0).to(torch.float64)
+
+    arg = torch.zeros(shape, dtype=torch.float64, device=dev)
+    for i, op in enumerate(table.ops):  # a loop over the policy's ops, not the batch
+        if LEVELS[op.name] is not _none:
+            arg = torch.where(s == i, LEVELS[op.name](m, sign, op.hparams), arg)
+    blur = c["blur_rand"][s]
+    arg = torch.where(blur, 0.1 + (2.0 * arg - 0.1) * u_blur, arg)
+
+    codes = torch.tensor(table.interpolations, dtype=torch.int64, device=dev)
+    interp = torch.where(c["geometric"][s], codes[pick], -1)
+    return OpDraws(slots, applied, m, sign, arg, interp)
+
+
+# --- Dirichlet / Beta from one generator -----------------------------------------------------------------
+
+
+def log_gamma(alpha: float, shape: Sequence[int], generator: torch.Generator) -> torch.Tensor:
+    """``log G`` for ``G ~ Gamma(alpha, 1)`` (float64), stable for small ``alpha``:
+    ``G(a) = G(a + 1) * U ** (1 / a)``."""
+    dev = generator.device
+    conc = torch.full(tuple(shape), float(alpha) + 1.0, dtype=torch.float64, device=dev)
+    g = torch._standard_gamma(conc, generator=generator)
+    u = torch.rand(tuple(shape), generator=generator, device=dev, dtype=torch.float64)
+    return torch.log(g) + torch.log1p(-u) / float(alpha)
+
+
+def dirichlet(alpha: float, batch: int, width: int, generator: torch.Generator) -> torch.Tensor:
+    """``(batch, width)`` rows drawn from ``Dirichlet([alpha] * width)`` (float64).
+
+    Example:
+        >>> w = dirichlet(1.0, 4, 3, torch.Generator().manual_seed(0))
+        >>> w.shape, bool(torch.allclose(w.sum(-1), torch.ones(4, dtype=torch.float64)))
+        (torch.Size([4, 3]), True)
+    """
+    return torch.softmax(log_gamma(alpha, (batch, width), generator), -1)

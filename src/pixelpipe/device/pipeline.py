@@ -1,0 +1,503 @@
+""":class:`DeviceAugment`: the whole training (or evaluation) recipe on a batch, on the batch's device.
+
+What ``create_transform(..., use_prefetcher=True)`` does to one image in a CPU worker plus what the
+prefetcher and Mixup do to the batch, done to a whole batch of decoded ``uint8`` images of any sizes
+(:class:`~pixelpipe.device.collate.PaddedBatch`) wherever the batch is, in the reference's order:
+
+1. random resized crop (or, for evaluation and ``no_aug``, the resize + centre crop), antialiased, with
+   the flips folded into the resampling weights (:mod:`pixelpipe.device.crop`), rounded to ``uint8``;
+2. RandAugment / AutoAugment / AugMix (:func:`pixelpipe.device.augment.batch_augment_from_config`), colour
+   jitter, greyscale and Gaussian blur (:mod:`pixelpipe.device.color`), per-sample, on ``uint8``;
+3. conversion to ``img_dtype`` and normalisation;
+4. random erasing (:class:`pixelpipe.transforms.RandomErasing`, masked paste) and Mixup / CutMix
+   (:class:`pixelpipe.batch.Mixup`).
+
+Sampling apart from applying: :meth:`DeviceAugment.sample` draws every random number of a batch (from one
+``torch.Generator``, on the host: a few numbers per sample) into a :class:`DeviceAugmentParams`, and
+:meth:`DeviceAugment.apply` is pure. Parameters are drawn on the host on purpose: the augmentation ops
+are grouped by the op each sample drew, which needs the choices on the host, and so do the erasing boxes
+and Mixup's parameters; drawing them there costs no device synchronisation, and a seed gives the same
+augmentation on the CPU and on a GPU. Nothing in :meth:`~DeviceAugment.apply` loops over the batch in
+Python (the op kinds, layers, jitter steps and erasing boxes are looped over, a number independent of the
+batch size). On the CPU, :class:`~pixelpipe.batch.Mixup` mixes large samples pair by pair, its fastest
+path there; on accelerators it is one batched kernel.
+
+Differences from the per-sample CPU path, on the same parameters: the crop is the antialiased resize of
+the window computed in float32 (torch's ``uint8`` kernels round between the two passes): within 1 grey
+level, about 0.2 on average; colour jitter, greyscale and blur: within 1 level (hue: 2); augmentation ops:
+see :mod:`pixelpipe.device.augment`. The distributions are the same; the random streams are not (a seed
+gives other crops than the CPU path, as it gives other crops with another batch size).
+
+Example:
+    >>> import torch
+    >>> aug = DeviceAugment(32, hflip=0.5, color_jitter=0.4, re_prob=0.25, mean=(0.5,) * 3, std=(0.5,) * 3)
+    >>> images = torch.randint(0, 256, (4, 3, 50, 60), dtype=torch.uint8)
+    >>> sizes = torch.tensor([[50, 60], [40, 60], [50, 30], [20, 20]])
+    >>> x = aug(images, sizes, generator=torch.Generator().manual_seed(0))
+    >>> x.shape, x.dtype
+    (torch.Size([4, 3, 32, 32]), torch.float32)
+    >>> p = aug.sample(sizes, torch.Generator().manual_seed(0))
+    >>> torch.equal(aug.apply(images, p)[0], x)  # replay
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from ..errors import ConfigError
+from ..rng import torch_generator
+from .color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
+from .crop import center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
+
+__all__ = ["DeviceAugment", "DeviceAugmentParams"]
+
+_BLUR_KERNEL = 23  # the reference's GaussianBlur(kernel_size=23)
+_BLUR_SIGMA = (0.1, 2.0)
+
+
+@dataclass(frozen=True)
+class DeviceAugmentParams:
+    """Every random draw of one :class:`DeviceAugment` call (host tensors unless moved with :meth:`to`).
+
+    Attributes:
+        boxes: ``float64`` ``(B, 4)`` ``(top, left, height, width)`` source windows.
+        bounds: ``(B, 4)`` ``(top, left, bottom, right)`` pixels the resampling may read, or ``None``
+            (the window itself).
+        filters: ``int64`` ``(B,)`` interpolation ids (:data:`pixelpipe.device.crop.FILTERS`).
+        hflip, vflip: ``bool`` ``(B,)`` flips.
+        augment: the augmentation's parameters (:mod:`pixelpipe.device.augment`), or ``None``.
+        jitter: colour jitter parameters (:meth:`BatchColorJitter.sample`), or ``None``.
+        grayscale: ``bool`` ``(B,)``, or ``None``.
+        blur_sigma, blur: ``(B,)`` sigmas and ``bool`` mask of the Gaussian blur, or ``None``.
+        erasing: :class:`~pixelpipe.transforms.erasing.ErasingParams`, or ``None``.
+        mixup: :class:`~pixelpipe.batch.MixupParams`, or ``None``.
+    """
+
+    boxes: torch.Tensor
+    bounds: torch.Tensor | None
+    filters: torch.Tensor
+    hflip: torch.Tensor
+    vflip: torch.Tensor
+    augment: Any = None
+    jitter: dict[str, torch.Tensor] | None = None
+    grayscale: torch.Tensor | None = None
+    blur_sigma: torch.Tensor | None = None
+    blur: torch.Tensor | None = None
+    erasing: Any = None
+    mixup: Any = None
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.boxes.shape[0])
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> DeviceAugmentParams:
+        """The same parameters with their tensors on ``device`` (the augmentation's stay on the host:
+        :meth:`BatchAugment.apply` moves what it needs itself)."""
+
+        def move(v: Any) -> Any:
+            if isinstance(v, torch.Tensor):
+                return v.to(device, non_blocking=non_blocking)
+            if isinstance(v, dict):
+                return {k: move(t) for k, t in v.items()}
+            return v
+
+        changes = {
+            f.name: move(getattr(self, f.name)) for f in fields(self) if f.name not in ("augment", "erasing")
+        }
+        if self.mixup is not None:
+            changes["mixup"] = self.mixup.to(device)
+        return replace(self, **changes)
+
+
+def _size2(size: Any) -> tuple[tuple[int, int], bool]:
+    """``(height, width)`` from an int, ``(H, W)`` or ``(C, H, W)``, and whether it was one int."""
+    if isinstance(size, int) and not isinstance(size, bool):
+        return (size, size), True
+    if isinstance(size, Sequence) and 1 <= len(size) <= 3:
+        hw = tuple(int(s) for s in size[-2:])
+        if len(hw) == 1:
+            return (hw[0], hw[0]), True
+        return (hw[0], hw[1]), False
+    raise ConfigError(f"DeviceAugment: size must be an int, (H, W) or (C, H, W), got {size!r}")
+
+
+def _range(name: str, value: Sequence[float] | None, default: tuple[float, float]) -> tuple[float, float]:
+    if value is None:
+        return default
+    if not isinstance(value, Sequence) or len(value) != 2:
+        raise ConfigError(f"DeviceAugment: {name} must be a (min, max) pair, got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _prob(name: str, value: float) -> float:
+    if not 0.0 <= float(value) <= 1.0:
+        raise ConfigError(f"DeviceAugment: {name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _augment_hparams(size: tuple[int, int], interpolation: str, mean: Sequence[float], augmix: bool) -> dict:
+    """The op hyper-parameters ``create_transform`` gives the augmentation (translate, fill, filter)."""
+    from ..transforms.interpolation import str_to_pil_interp
+
+    hparams: dict[str, Any] = {
+        "translate_const": int(min(size) * 0.45),
+        "img_mean": tuple(min(255, round(255 * x)) for x in mean),
+    }
+    if interpolation and interpolation != "random":
+        hparams["interpolation"] = str_to_pil_interp(interpolation)
+    if augmix:
+        hparams["translate_pct"] = 0.3
+    return hparams
+
+
+class DeviceAugment:
+    """Crop, flip, augment, jitter, normalise, erase and mix a batch on its device (see the module docs).
+
+    The arguments are ``create_transform``'s / ``create_loader``'s, with their meanings and defaults.
+
+    Args:
+        size: output ``(H, W)`` (an int, ``(H, W)`` or ``(C, H, W)``).
+        is_training: the training recipe; ``False``: the evaluation resize + centre crop.
+        no_aug: training without augmentation (resize + centre crop, as ``transforms_noaug_train``).
+        scale, ratio: random resized crop area and aspect ranges.
+        interpolation: resampling filter name, or ``'random'`` (bilinear or bicubic per sample, training).
+        hflip, vflip: flip probabilities.
+        auto_augment: a RandAugment / AutoAugment / AugMix config string, or ``None``.
+        color_jitter: a number or 3-4 values; off when ``auto_augment`` is set (unless
+            ``force_color_jitter`` or a ``3a`` policy), as in the reference.
+        color_jitter_prob: probability of jittering a sample at all (``None``: always).
+        force_color_jitter: keep colour jitter with ``auto_augment``.
+        grayscale_prob, gaussian_blur_prob: probabilities of greyscale and of a Gaussian blur (kernel 23,
+            sigma in ``[0.1, 2]``).
+        mean, std: normalisation statistics in ``[0, 1]`` units.
+        img_dtype: floating dtype of the output.
+        re_prob, re_mode, re_count, re_num_splits: random erasing (after normalisation), as the prefetcher.
+        mixup: a :class:`~pixelpipe.batch.Mixup` to apply last (``FastCollateMixup`` is converted), or
+            ``None``.
+        crop_pct, crop_mode, crop_border_pixels: the evaluation crop (``'center'`` or ``'squash'``).
+        channels_last: return images in ``torch.channels_last`` memory format.
+        compute_dtype: dtype of the resampling products (``float32``; ``float16`` / ``bfloat16`` trade
+            about a grey level of accuracy for speed on GPUs).
+
+    Raises:
+        ConfigError: an invalid argument, or one the device path does not implement (named).
+    """
+
+    def __init__(
+        self,
+        size: int | Sequence[int],
+        *,
+        is_training: bool = True,
+        no_aug: bool = False,
+        scale: Sequence[float] | None = None,
+        ratio: Sequence[float] | None = None,
+        interpolation: str = "bilinear",
+        hflip: float = 0.5,
+        vflip: float = 0.0,
+        auto_augment: str | None = None,
+        color_jitter: float | Sequence[float] | None = 0.4,
+        color_jitter_prob: float | None = None,
+        force_color_jitter: bool = False,
+        grayscale_prob: float = 0.0,
+        gaussian_blur_prob: float = 0.0,
+        mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+        std: Sequence[float] = IMAGENET_DEFAULT_STD,
+        img_dtype: torch.dtype = torch.float32,
+        re_prob: float = 0.0,
+        re_mode: str = "const",
+        re_count: int = 1,
+        re_num_splits: int = 0,
+        mixup: Any = None,
+        crop_pct: float | None = None,
+        crop_mode: str | None = None,
+        crop_border_pixels: int | None = None,
+        channels_last: bool = False,
+        compute_dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.size, size_is_int = _size2(size)
+        if min(self.size) < 1:
+            raise ConfigError(f"DeviceAugment: size must be positive, got {size!r}")
+        self.is_training = bool(is_training)
+        self.no_aug = bool(no_aug)
+        self.training_crop = self.is_training and not self.no_aug
+        interpolation = getattr(interpolation, "value", interpolation) or "bilinear"
+        if not self.training_crop and interpolation == "random":
+            if self.is_training:
+                interpolation = "bilinear"  # as transforms_noaug_train
+            else:
+                raise ConfigError("DeviceAugment: interpolation='random' is only supported for training")
+        self.interpolation = interpolation
+        self.filter_choices = filter_ids(interpolation)
+        self.scale = _range("scale", scale, (0.08, 1.0))
+        self.ratio = _range("ratio", ratio, (3.0 / 4.0, 4.0 / 3.0))
+        if self.training_crop and not (self.ratio[0] > 0 and self.scale[1] > 0):
+            raise ConfigError(f"DeviceAugment: scale and ratio must be positive, got {scale!r}, {ratio!r}")
+        if crop_mode not in (None, "center", "squash"):
+            raise ConfigError(
+                f"DeviceAugment: crop_mode={crop_mode!r} is not supported on the device (its padding is not "
+                "implemented); use 'center' or 'squash', or augment_on='cpu'."
+            )
+        if crop_pct is not None and not 0 < float(crop_pct) <= 1.5:
+            raise ConfigError(f"DeviceAugment: crop_pct must be in (0, 1.5], got {crop_pct!r}")
+        self.crop_pct = crop_pct
+        self.crop_mode = crop_mode
+        self.crop_border = int(crop_border_pixels or 0)
+        if self.no_aug and self.is_training:  # transforms_noaug_train: Resize(size) + CenterCrop(size)
+            self.crop_pct, self.crop_mode, self.crop_border = 1.0, (None if size_is_int else "squash"), 0
+        self.hflip = _prob("hflip", hflip) if self.training_crop else 0.0
+        self.vflip = _prob("vflip", vflip) if self.training_crop else 0.0
+
+        aug_on = self.training_crop
+        self.auto_augment = auto_augment if aug_on else None
+        self.augment = None
+        if self.auto_augment:
+            if not isinstance(auto_augment, str):
+                raise ConfigError(
+                    f"auto_augment: expected a config string, got {type(auto_augment).__name__}"
+                )
+            from .augment import batch_augment_from_config
+
+            hparams = _augment_hparams(self.size, interpolation, mean, auto_augment.startswith("augmix"))
+            self.augment = batch_augment_from_config(auto_augment, hparams)
+        self.jitter = None
+        disable_jitter = bool(self.auto_augment) and not (force_color_jitter or "3a" in self.auto_augment)
+        if aug_on and color_jitter is not None and not disable_jitter:
+            if isinstance(color_jitter, (list, tuple)):
+                if len(color_jitter) not in (3, 4):
+                    raise ConfigError(
+                        f"color_jitter: expected a number or 3 or 4 values, got {color_jitter!r}"
+                    )
+                cj = tuple(color_jitter)
+            else:
+                cj = (float(color_jitter),) * 3
+            p = 1.0 if color_jitter_prob is None else _prob("color_jitter_prob", color_jitter_prob)
+            jitter = BatchColorJitter(*cj, p=p)
+            self.jitter = jitter if jitter.enabled else None
+        self.grayscale_prob = _prob("grayscale_prob", grayscale_prob) if aug_on else 0.0
+        self.blur_prob = _prob("gaussian_blur_prob", gaussian_blur_prob) if aug_on else 0.0
+
+        self.mean = tuple(float(v) for v in mean)
+        self.std = tuple(float(v) for v in std)
+        if any(v <= 0 for v in self.std):
+            raise ConfigError(f"DeviceAugment: std must be > 0 for every channel, got {std!r}")
+        if not img_dtype.is_floating_point:
+            raise ConfigError(f"DeviceAugment: img_dtype must be a floating dtype, got {img_dtype}")
+        self.img_dtype = img_dtype
+        self.erasing = None
+        if self.is_training and not self.no_aug and re_prob > 0:
+            from ..transforms.erasing import RandomErasing
+
+            self.erasing = RandomErasing(
+                _prob("re_prob", re_prob),
+                mode=re_mode,
+                max_count=re_count,
+                num_splits=re_num_splits,
+                device="cpu",
+                inplace=True,  # the normalised batch is ours
+                paste="masks",  # batched on every device: no loop over the erased boxes
+            )
+        self.mixup = _device_mixup(mixup)
+        self.channels_last = bool(channels_last)
+        self.compute_dtype = compute_dtype
+        self._stats: dict[tuple[torch.device, torch.dtype, int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    # --- sampling
+
+    def sample(
+        self,
+        sizes: torch.Tensor,
+        generator: torch.Generator | None = None,
+        channels: int = 3,
+    ) -> DeviceAugmentParams:
+        """Draw the parameters of one batch whose images have ``sizes`` ``(B, 2)`` ``(height, width)``.
+
+        Args:
+            sizes: each image's size (padding excluded).
+            generator: the one source of randomness (a CPU generator is best, see the module docs);
+                ``None``: a CPU generator seeded from :func:`pixelpipe.rng.get_rng`.
+            channels: the images' channel count (for the erasing noise and Mixup).
+        """
+        gen = generator if generator is not None else torch_generator()
+        gdev = gen.device
+        sizes = sizes.to(gdev)
+        b = int(sizes.shape[0])
+        if self.training_crop:
+            boxes = sample_crop_boxes(sizes, self.scale, self.ratio, generator=gen).double()
+            bounds = None
+        else:
+            boxes, bounds = center_crop_boxes(
+                sizes, self.size, self.crop_pct, self.crop_mode, self.crop_border
+            )
+        choices = torch.tensor(self.filter_choices, device=gdev)
+        if len(self.filter_choices) > 1:
+            filters = choices[torch.randint(0, len(self.filter_choices), (b,), generator=gen, device=gdev)]
+        else:
+            filters = choices.expand(b).clone()
+        u = torch.rand((b, 6), generator=gen, device=gdev)
+        hflip = u[:, 0] < self.hflip
+        vflip = u[:, 1] < self.vflip
+        augment = self.augment.sample(b, gen, "cpu") if self.augment is not None else None
+        jitter = self.jitter.sample(b, gen, gdev) if self.jitter is not None else None
+        grayscale = u[:, 2] < self.grayscale_prob if self.grayscale_prob > 0 else None
+        blur_sigma = blur = None
+        if self.blur_prob > 0:
+            blur = u[:, 3] < self.blur_prob
+            blur_sigma = _BLUR_SIGMA[0] + (_BLUR_SIGMA[1] - _BLUR_SIGMA[0]) * u[:, 4]
+        erasing = mixup = None
+        if self.erasing is not None or self.mixup is not None:
+            seed = int(torch.randint(0, 2**62, (1,), generator=gen, device=gdev).item())
+            rng = np.random.default_rng(seed)
+            shape = (b, channels, *self.size)
+            if self.erasing is not None:
+                erasing = self.erasing.make_params(torch.empty(shape, device="meta"), rng)
+            if self.mixup is not None:
+                mixup = self.mixup.sample_params(b, shape, rng=rng)
+        params = DeviceAugmentParams(
+            boxes, bounds, filters, hflip, vflip, augment, jitter, grayscale, blur_sigma, blur, erasing, mixup
+        )
+        return params.to("cpu") if gdev.type != "cpu" else params
+
+    # --- applying
+
+    def _normalize(self, x: torch.Tensor) -> torch.Tensor:
+        key = (x.device, self.img_dtype, x.shape[1])
+        if key not in self._stats:
+            from ..loader.prefetch import adapt_to_chs
+
+            c = x.shape[1]
+            mean = torch.tensor([v * 255 for v in adapt_to_chs(self.mean, c)], dtype=self.img_dtype)
+            std = torch.tensor([v * 255 for v in adapt_to_chs(self.std, c)], dtype=self.img_dtype)
+            self._stats[key] = (mean.view(1, c, 1, 1).to(x.device), std.view(1, c, 1, 1).to(x.device))
+        mean, std = self._stats[key]
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        return x.to(dtype=self.img_dtype, memory_format=fmt).sub_(mean).div_(std)
+
+    def apply_uint8(self, images: torch.Tensor, params: DeviceAugmentParams) -> torch.Tensor:
+        """Steps 1-2 (crop, flips, augmentation and colour): the augmented ``uint8`` batch, before
+        normalisation (for previews and for comparing with the per-sample path)."""
+        if not isinstance(images, torch.Tensor) or images.ndim != 4:
+            got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+            raise ConfigError(f"DeviceAugment: images must be a (B, C, H, W) tensor, got {got}")
+        if params.batch_size != images.shape[0]:
+            raise ConfigError(
+                f"DeviceAugment: params are for {params.batch_size} images, the batch has {images.shape[0]}"
+            )
+        dev = images.device
+        p = params.to(dev, non_blocking=True)
+        x = resized_crop(
+            images,
+            p.boxes,
+            self.size,
+            p.filters,
+            hflip=p.hflip if self.hflip > 0 else None,
+            vflip=p.vflip if self.vflip > 0 else None,
+            bounds=p.bounds,
+            choices=self.filter_choices,
+            out_dtype=torch.uint8,
+            compute_dtype=self.compute_dtype,
+        )
+        if self.augment is not None:
+            x = self.augment.apply(x, params.augment)
+        if self.jitter is not None:
+            x = self.jitter.apply(x, p.jitter)
+        if p.grayscale is not None:
+            x = batch_grayscale(x, p.grayscale)
+        if p.blur is not None:
+            x = batch_gaussian_blur(x, p.blur_sigma, p.blur, _BLUR_KERNEL)
+        return x
+
+    def apply(
+        self, images: torch.Tensor, params: DeviceAugmentParams, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Apply ``params`` to a ``uint8`` ``(B, C, H, W)`` batch (padded images are fine); pure.
+
+        Returns:
+            ``(images, targets)``: ``img_dtype`` ``(B, C, H_out, W_out)`` normalised images, and the
+            targets (Mixup's soft targets when mixing, else ``targets`` as given).
+        """
+        x = self._normalize(self.apply_uint8(images, params))
+        if self.erasing is not None:
+            x = self.erasing.apply(x, params.erasing)
+        if self.mixup is not None:
+            if targets is None:
+                raise ConfigError("DeviceAugment: Mixup needs the targets: call aug(images, sizes, targets)")
+            mix = params.mixup.to(x.device)
+            targets = self.mixup.mix_targets(targets.to(x.device), mix)
+            x = self.mixup.apply(x, mix)
+        return x, targets
+
+    def __call__(
+        self,
+        images: torch.Tensor,
+        sizes: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> Any:
+        """Sample and apply; returns the images, or ``(images, targets)`` when ``targets`` are given.
+
+        Args:
+            images: ``uint8`` ``(B, C, H, W)``, padded (then give ``sizes``) or not.
+            sizes: ``(B, 2)`` ``(height, width)`` of each image (default: the whole tensor).
+            targets: class indices (or soft targets) to pass through or mix.
+            generator: see :meth:`sample`.
+        """
+        if sizes is None:
+            sizes = torch.tensor([images.shape[-2:]] * images.shape[0], dtype=torch.int64)
+        params = self.sample(sizes, generator, images.shape[1])
+        x, y = self.apply(images, params, targets)
+        return x if targets is None else (x, y)
+
+    def __repr__(self) -> str:
+        parts = [f"size={self.size}"]
+        if self.training_crop:
+            parts += [f"scale={self.scale}", f"ratio={tuple(round(r, 4) for r in self.ratio)}"]
+            parts += [f"hflip={self.hflip}", f"vflip={self.vflip}"]
+        else:
+            parts += [f"crop_pct={self.crop_pct}", f"crop_mode={self.crop_mode}"]
+        parts.append(f"interpolation={self.interpolation}")
+        for name in ("augment", "jitter", "erasing", "mixup"):
+            v = getattr(self, name)
+            if v is not None:
+                parts.append(f"{name}={v!r}")
+        if self.grayscale_prob:
+            parts.append(f"grayscale_prob={self.grayscale_prob}")
+        if self.blur_prob:
+            parts.append(f"gaussian_blur_prob={self.blur_prob}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _device_mixup(mixup: Any) -> Any:
+    """A :class:`~pixelpipe.batch.Mixup` for float batches: ``FastCollateMixup`` is converted."""
+    if mixup is None:
+        return None
+    from ..batch.mixup import FastCollateMixup, Mixup
+
+    if not isinstance(mixup, Mixup):
+        raise ConfigError(
+            f"DeviceAugment: mixup must be a pixelpipe Mixup (or None), got {type(mixup).__name__}"
+        )
+    if not isinstance(mixup, FastCollateMixup):
+        return mixup
+    out = Mixup(
+        mixup_alpha=mixup.mixup_alpha,
+        cutmix_alpha=mixup.cutmix_alpha,
+        cutmix_minmax=mixup.cutmix_minmax,
+        prob=mixup.mix_prob,
+        switch_prob=mixup.switch_prob,
+        mode=mixup.mode,
+        correct_lam=mixup.correct_lam,
+        label_smoothing=mixup.label_smoothing,
+        num_classes=mixup.num_classes,
+        multi_label=getattr(mixup, "multi_label", False),
+        inplace=True,
+    )
+    out.mixup_enabled = mixup.mixup_enabled
+    return out
