@@ -27,7 +27,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from PIL import Image
 from ..errors import ConfigError
 from ..transforms.base import Transform
 from .config import AugMixConfig, parse_augmix
-from .ops import AugmentOp
+from .ops import AugmentOp, check_ops
 from .policies import AUGMIX_TRANSFORMS
 
 __all__ = [
@@ -123,8 +124,36 @@ def blend(a: Any, b: Any, t: float) -> Any:
     return out.to(torch.uint8)
 
 
-def _check(name: str, value: Any, kinds: type | tuple[type, ...], ok: bool, allowed: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, kinds) or not ok:
+def _pil_array(img: Image.Image) -> np.ndarray:
+    arr = np.asarray(img)
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def _tensor_array(img: Any) -> np.ndarray | None:
+    """One CPU uint8 ``(C, H, W)`` tensor (C = 1 or 3) as an ``(H, W, C)`` array (a view when its memory
+    is channels-last); ``None`` for anything else."""
+    if (
+        not isinstance(img, torch.Tensor)
+        or img.device.type != "cpu"
+        or img.dtype != torch.uint8
+        or img.ndim != 3
+        or img.shape[0] not in (1, 3)
+    ):
+        return None
+    arr = img.detach().numpy().transpose(1, 2, 0)
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+def _array_pil(arr: np.ndarray) -> Image.Image:
+    h, w, ch = arr.shape
+    mode = "L" if ch == 1 else "RGB"
+    return Image.frombuffer(mode, (w, h), np.ascontiguousarray(arr), "raw", mode, 0, 1)
+
+
+def _check(
+    name: str, value: Any, kinds: type | tuple[type, ...], ok: Callable[[Any], bool], allowed: str
+) -> None:
+    if isinstance(value, bool) or not isinstance(value, kinds) or not ok(value):
         raise ConfigError(f"AugMixAugment: {name} must be {allowed}, got {value!r}")
 
 
@@ -154,12 +183,13 @@ class AugMixAugment(Transform):
         depth: int = -1,
         blended: bool = False,
     ) -> None:
-        self.ops = list(ops)
+        self.ops = check_ops("AugMixAugment", ops)
         if not self.ops:
             raise ConfigError("AugMixAugment: ops is empty")
-        _check("alpha", alpha, (int, float, np.floating), alpha > 0, "a number > 0")
-        _check("width", width, (int, np.integer), width >= 1, "an int >= 1")
-        _check("depth", depth, (int, np.integer), True, "an int (<= 0 for random 1..3)")
+        real = (int, float, np.integer, np.floating)
+        _check("alpha", alpha, real, lambda a: 0 < a < math.inf, "a finite number > 0")
+        _check("width", width, (int, np.integer), lambda w: w >= 1, "an int >= 1")
+        _check("depth", depth, (int, np.integer), lambda d: True, "an int (<= 0 for random 1..3)")
         self.alpha = alpha
         self.width = int(width)
         self.depth = int(depth)
@@ -189,25 +219,31 @@ class AugMixAugment(Transform):
                 out = blend(out, self._chain(img, chain), t)
             return out
         is_pil = isinstance(img, Image.Image)
-        if is_pil:
-            mixed = np.zeros(np.asarray(img).shape, dtype=np.float32)
-        else:
-            mixed = torch.zeros(img.shape, dtype=torch.float32)
-        scratch = np.empty(mixed.shape, dtype=np.float32) if is_pil else None
+        as_array = _pil_array if is_pil else _tensor_array
+        base = as_array(img)
+        if base is None:  # not a CPU uint8 image with 1 or 3 channels: plain torch arithmetic
+            return self._apply_torch(img, params)
+        mixed = np.zeros(base.shape, dtype=np.float32)
+        scratch = np.empty(base.shape, dtype=np.float32)
         for w, chain in zip(params.weights, params.chains, strict=True):
-            aug = self._chain(img, chain)
-            if is_pil:  # mixed += float32(w) * float32(aug), without temporaries
-                np.multiply(np.asarray(aug), np.float32(w), out=scratch, dtype=np.float32)
-                mixed += scratch
-            else:
-                mixed += w * aug.to(torch.float32)
+            # mixed += float32(w) * float32(aug), without temporaries
+            np.multiply(as_array(self._chain(img, chain)), np.float32(w), out=scratch, dtype=np.float32)
+            mixed += scratch
+        mixed8 = np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8)
         if is_pil:
-            mixed_img = Image.fromarray(np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8))
+            mixed_img = Image.fromarray(mixed8[:, :, 0] if mixed8.shape[2] == 1 else mixed8)
             if mixed_img.mode != img.mode:
                 mixed_img = mixed_img.convert(img.mode)
-        else:
-            mixed_img = mixed.clamp_(0.0, 255.0).to(torch.uint8)
-        return blend(img, mixed_img, params.m)
+            return blend(img, mixed_img, params.m)
+        out = Image.blend(_array_pil(base), _array_pil(mixed8), float(params.m))  # exact float32 blend
+        arr = np.array(out)  # a writable copy
+        return torch.from_numpy(arr[:, :, None] if arr.ndim == 2 else arr).permute(2, 0, 1)
+
+    def _apply_torch(self, img: torch.Tensor, params: AugMixParams) -> torch.Tensor:
+        mixed = torch.zeros(img.shape, dtype=torch.float32, device=img.device)
+        for w, chain in zip(params.weights, params.chains, strict=True):
+            mixed += float(np.float32(w)) * self._chain(img, chain).to(torch.float32)
+        return blend(img, mixed.clamp_(0.0, 255.0).to(torch.uint8), params.m)
 
     def __repr__(self) -> str:
         lines = "".join(f"\n\t{op}" for op in self.ops)

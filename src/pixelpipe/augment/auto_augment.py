@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..transforms.base import Transform
 from .config import AutoAugmentConfig, parse_auto_augment
-from .ops import AugmentOp
+from .ops import AugmentOp, check_ops
 from .policies import AA_POLICIES, AA_POLICY_NAMES
 
 __all__ = ["AutoAugment", "AutoAugmentParams", "auto_augment_policy", "auto_augment_transform"]
@@ -90,7 +90,11 @@ class AutoAugment(Transform):
     """
 
     def __init__(self, policy: Sequence[Sequence[AugmentOp]]) -> None:
-        self.policy = [list(sub) for sub in policy]
+        if isinstance(policy, (str, bytes)) or not isinstance(policy, Iterable):
+            raise ConfigError(
+                f"AutoAugment: policy must be a list of sub-policies, got {type(policy).__name__}"
+            )
+        self.policy = [check_ops("AutoAugment sub-policy", sub) for sub in policy]
         if not self.policy:
             raise ConfigError("AutoAugment: policy has no sub-policies")
 

@@ -78,8 +78,8 @@ class _BadValue(Exception):
     """Raised by value readers; turned into a ConfigError that names the section."""
 
 
-_INT = re.compile(r"\d+")
-_FLOAT = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+]?\d+)?")
+_INT = re.compile(r"\d+", re.ASCII)
+_FLOAT = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+]?\d+)?", re.ASCII)
 
 
 def _int(text: str) -> int:

@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from numbers import Real
 from typing import Any, NamedTuple
 
@@ -44,7 +44,15 @@ from . import functional_pil as FP
 from . import functional_tensor as FT
 from .registry import LEVEL_DENOM, OP_NAMES, OPS, OpSpec, get_op_spec
 
-__all__ = ["HPARAMS_DEFAULT", "NAME_TO_OP", "OPS", "OP_NAMES", "AugmentOp", "AugmentOpParams"]
+__all__ = [
+    "HPARAMS_DEFAULT",
+    "NAME_TO_OP",
+    "OPS",
+    "OP_NAMES",
+    "AugmentOp",
+    "AugmentOpParams",
+    "check_ops",
+]
 
 FILL = (128, 128, 128)
 HPARAMS_DEFAULT: Mapping[str, Any] = {"translate_const": 250, "img_mean": FILL}
@@ -106,14 +114,18 @@ def _resolve_interpolation(value: Any) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _is_level(x: Any) -> bool:
+    return _is_real(x) and 0.0 <= x <= 255.0  # False for NaN
+
+
 def _check_fill(value: Any) -> tuple[float, ...]:
-    if _is_real(value):
+    if _is_level(value):
         return (float(value),)
     if (
         isinstance(value, Sequence)
         and not isinstance(value, str)
         and 1 <= len(value) <= 4
-        and all(_is_real(v) for v in value)
+        and all(_is_level(v) for v in value)
     ):
         return tuple(float(v) for v in value)
     raise ConfigError(
@@ -244,3 +256,14 @@ class AugmentOp(Transform):
         if self.magnitude_max is not None:
             s += f", mmax={self.magnitude_max}"
         return s + ")"
+
+
+def check_ops(owner: str, ops: Any) -> list[AugmentOp]:
+    """``ops`` as a list, each element an op with ``make_params`` and ``apply`` (an :class:`AugmentOp`)."""
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, Iterable):
+        raise ConfigError(f"{owner}: ops must be a sequence of AugmentOp, got {type(ops).__name__}")
+    out = list(ops)
+    for op in out:
+        if not (callable(getattr(op, "make_params", None)) and callable(getattr(op, "apply", None))):
+            raise ConfigError(f"{owner}: ops must be a sequence of AugmentOp, got an element {op!r}")
+    return out

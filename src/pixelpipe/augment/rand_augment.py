@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..transforms.base import Transform
 from .config import RandAugmentConfig, parse_rand_augment
-from .ops import AugmentOp
+from .ops import AugmentOp, check_ops
 from .policies import (
     RAND_INCREASING_TRANSFORMS,
     RAND_TRANSFORMS,
@@ -88,10 +88,16 @@ def _check_weights(
 ) -> np.ndarray | None:
     if choice_weights is None:
         return None
-    weights = np.asarray(choice_weights, dtype=np.float64).reshape(-1)
+    try:
+        weights = np.asarray(choice_weights, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ConfigError(f"RandAugment: choice_weights must be numbers, got {choice_weights!r}") from None
     if weights.size != num_ops:
         raise ConfigError(f"RandAugment: {weights.size} choice_weights given for {num_ops} ops")
-    _, probs = normalized_weights(dict(enumerate(weights.tolist())))
+    try:
+        _, probs = normalized_weights(dict(enumerate(weights.tolist())))
+    except ConfigError as e:
+        raise ConfigError(f"RandAugment: choice_weights: {e}") from None
     nonzero = int(np.count_nonzero(probs))
     if num_layers > nonzero:
         raise ConfigError(
@@ -133,7 +139,7 @@ class RandAugment(Transform):
     ) -> None:
         if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 0:
             raise ConfigError(f"RandAugment: num_layers must be an int >= 0, got {num_layers!r}")
-        self.ops = list(ops)
+        self.ops = check_ops("RandAugment", ops)
         if num_layers > 0 and not self.ops:
             raise ConfigError("RandAugment: ops is empty but num_layers > 0")
         self.num_layers = int(num_layers)

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from .._checks import check_int, check_prob, check_real
 from ..errors import ConfigError
 from ..rng import get_rng
 from ._memory import advise_huge_pages, empty_batch
@@ -336,9 +337,7 @@ def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -
 
 
 def _check_prob(value: float, name: str) -> float:
-    if not 0.0 <= float(value) <= 1.0:
-        raise ConfigError(f"Mixup: {name} must be in [0, 1], got {value!r}")
-    return float(value)
+    return check_prob(value, name, "Mixup")
 
 
 class Mixup:
@@ -389,8 +388,8 @@ class Mixup:
         *,
         inplace: bool = False,
     ) -> None:
-        self.mixup_alpha = float(mixup_alpha)
-        self.cutmix_alpha = float(cutmix_alpha)
+        self.mixup_alpha = check_real(mixup_alpha, "mixup_alpha", "Mixup", lo=0.0)
+        self.cutmix_alpha = check_real(cutmix_alpha, "cutmix_alpha", "Mixup", lo=0.0)
         self.cutmix_minmax = None
         if cutmix_minmax is not None:
             self.cutmix_minmax = check_minmax(cutmix_minmax, "cutmix_minmax")
@@ -408,9 +407,7 @@ class Mixup:
         self.mode = mode
         self.correct_lam = bool(correct_lam)
         self.label_smoothing = _check_prob(label_smoothing, "label_smoothing")
-        if int(num_classes) < 1:
-            raise ConfigError(f"Mixup: num_classes must be >= 1, got {num_classes!r}")
-        self.num_classes = int(num_classes)
+        self.num_classes = check_int(num_classes, "num_classes", "Mixup", lo=1)
         self.multi_label = bool(multi_label)
         self.inplace = bool(inplace)
         self.mixup_enabled = True

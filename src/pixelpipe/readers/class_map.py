@@ -7,6 +7,7 @@ can run code, and a class map needs nothing that JSON cannot hold.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Mapping
@@ -15,14 +16,17 @@ from ..errors import ConfigError, DatasetNotFoundError
 
 __all__ = ["load_class_map"]
 
+_MAX_INDEX = 2**63 - 1  # targets are int64
+
 
 def _check_mapping(mapping: Mapping, source: str) -> dict[str, int]:
     for name, idx in mapping.items():
         if not isinstance(name, str):
             raise ConfigError(f"class map {source}: class names must be strings, got {name!r}")
-        if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+        if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx <= _MAX_INDEX:
             raise ConfigError(
-                f"class map {source}: the index of class {name!r} must be an int >= 0, got {idx!r}"
+                f"class map {source}: the index of class {name!r} must be an int >= 0 (and below 2**63), "
+                f"got {idx!r}"
             )
     return mapping if isinstance(mapping, dict) else dict(mapping)
 
@@ -40,9 +44,19 @@ def _from_names(names: list, source: str) -> dict[str, int]:
     return out
 
 
+def _read_text(path: str) -> str:
+    """The file decoded as UTF-8 (a leading byte-order mark is dropped)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"class map {path} is not UTF-8 text: {e}") from e
+
+
 def _read_txt(path: str) -> dict[str, int]:
-    with open(path, encoding="utf-8") as f:
-        names = [line.strip() for line in f]
+    text = _read_text(path)
+    names = [line.strip() for line in io.StringIO(text, newline=None)]  # lines end at \n, \r\n or \r
     while names and not names[-1]:  # trailing blank lines are not classes
         names.pop()
     return _from_names(names, path)
@@ -50,10 +64,11 @@ def _read_txt(path: str) -> dict[str, int]:
 
 def _read_json(path: str) -> dict[str, int]:
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(_read_text(path))
     except json.JSONDecodeError as e:
         raise ConfigError(f"class map {path} is not valid JSON: {e}") from e
+    except RecursionError as e:  # absurdly deep nesting: no class map looks like this
+        raise ConfigError(f"class map {path} is not a valid class map: JSON nested too deeply") from e
     if isinstance(data, list):
         return _from_names(data, path)
     if isinstance(data, dict):

@@ -46,7 +46,7 @@ def _members(rows: Any, lo: int, hi: int) -> None:
         if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)):
             raise _Invalid(f"bad member row {row!r}")
         name = row[0].replace("\\", "/")
-        if name.startswith("/") or ".." in name.split("/"):
+        if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in name.split("/"):
             raise _Invalid(f"unsafe member name {row[0]!r}")
         offset, size = _int(row[1]), _int(row[2])
         if offset < lo or offset + size > hi:
@@ -96,7 +96,7 @@ def load_tar_cache(
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         _validate(data, tar_paths, tar_names, extensions)
-    except (OSError, ValueError, _Invalid) as e:
+    except (OSError, ValueError, RecursionError, _Invalid) as e:
         _logger.info("ignoring tar index cache %s (%s); scanning the archives again", path, e)
         return None
     return data

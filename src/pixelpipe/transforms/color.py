@@ -8,7 +8,6 @@ PIL's own operations (equal to the reference); ``uint8`` tensors stay tensors (w
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import torchvision.transforms.v2.functional as TF
 
+from .._checks import check_prob, check_range, check_real, is_real
 from ..errors import ConfigError
 from . import functional as F
 from .base import Transform
@@ -30,16 +30,15 @@ def _jitter_range(
     bound: tuple[float, float] = (0, float("inf")),
     clip: bool = True,
 ) -> tuple[float, float] | None:
-    if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        if value < 0:
-            raise ConfigError(f"ColorJitter: {name} must be non-negative, got {value!r}")
+    if is_real(value):
+        check_real(value, name, "ColorJitter", lo=0.0)
         lo, hi = center - float(value), center + float(value)
         if clip:
             lo = max(lo, 0.0)
-    elif isinstance(value, Sequence) and len(value) == 2:
-        lo, hi = float(value[0]), float(value[1])
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        lo, hi = check_range(value, name, "ColorJitter")
     else:
-        raise ConfigError(f"ColorJitter: {name} must be a number or a (min, max) pair, got {value!r}")
+        raise ConfigError(f"ColorJitter: {name} must be a number >= 0 or a (min, max) pair, got {value!r}")
     if not bound[0] <= lo <= hi <= bound[1]:
         raise ConfigError(f"ColorJitter: {name} range ({lo}, {hi}) must lie within {bound} and be ordered")
     if lo == hi == center:
@@ -108,8 +107,7 @@ class RandomGrayscale(Transform):
     """
 
     def __init__(self, p: float = 0.1) -> None:
-        if not 0.0 <= float(p) <= 1.0:
-            raise ConfigError(f"RandomGrayscale: p must be in [0, 1], got {p!r}")
+        check_prob(p, "p", "RandomGrayscale")
         self.p = p
 
     def make_params(self, img: Any, rng: np.random.Generator) -> bool:
@@ -134,12 +132,13 @@ class GaussianBlur(Transform):
     """
 
     def __init__(self, kernel_size: int | Sequence[int], sigma: float | Sequence[float] = (0.1, 2.0)) -> None:
-        self.kernel_size = F.setup_size(kernel_size, "kernel_size")
+        self.kernel_size = F.setup_size(kernel_size, "kernel_size", "GaussianBlur")
         if any(k <= 0 or k % 2 == 0 for k in self.kernel_size):
             raise ConfigError(f"GaussianBlur: kernel_size must be odd and positive, got {kernel_size!r}")
-        if isinstance(sigma, numbers.Number):
-            sigma = (float(sigma), float(sigma))
-        if len(sigma) != 2 or not 0 < sigma[0] <= sigma[1]:
+        if is_real(sigma):
+            sigma = (sigma, sigma)
+        sigma = check_range(sigma, "sigma", "GaussianBlur", lo=0.0, lo_open=True)
+        if not sigma[0] <= sigma[1]:
             raise ConfigError(f"GaussianBlur: sigma must be positive and (min, max), got {sigma!r}")
         self.sigma = (float(sigma[0]), float(sigma[1]))
 
@@ -147,7 +146,11 @@ class GaussianBlur(Transform):
         return float(rng.uniform(self.sigma[0], self.sigma[1]))
 
     def apply(self, img: Any, params: float) -> Any:
-        return TF.gaussian_blur(img, list(self.kernel_size), [params, params])
+        # kernel_size is (x, y), as torchvision reads it. On images narrower than half the kernel the
+        # kernel is cut to fit (reflect padding needs it; the reference fails on such images).
+        _, h, w = F.get_dimensions(img)
+        kx, ky = self.kernel_size
+        return TF.gaussian_blur(img, [min(kx, 2 * w - 1), min(ky, 2 * h - 1)], [params, params])
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(kernel_size={self.kernel_size}, sigma={self.sigma})"

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_prob
 from ..errors import ConfigError
 from ..rng import get_rng
 from .base import Transform
@@ -89,8 +90,10 @@ class RandomApply(Transform):
 
     def __init__(self, transforms: Iterable[Callable[..., Any]], p: float = 0.5) -> None:
         self.transforms = list(transforms)
-        if not 0.0 <= float(p) <= 1.0:
-            raise ConfigError(f"RandomApply: p must be in [0, 1], got {p!r}")
+        for t in self.transforms:
+            if not callable(t):
+                raise ConfigError(f"RandomApply: every element must be callable, got {type(t).__name__}")
+        check_prob(p, "p", "RandomApply")
         self.p = p
 
     def make_params(self, img: Any, rng: np.random.Generator) -> int | None:

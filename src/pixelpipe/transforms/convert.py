@@ -56,6 +56,8 @@ class ToTensor(Transform):
     """
 
     def __init__(self, dtype: torch.dtype = torch.float32) -> None:
+        if not isinstance(dtype, torch.dtype):
+            raise ConfigError(f"ToTensor: dtype must be a torch.dtype such as torch.float32, got {dtype!r}")
         self.dtype = dtype
 
     def apply(self, img: Any, params: Any) -> torch.Tensor:
@@ -103,6 +105,19 @@ class MaybePILToTensor(Transform):
         return f"{self.__class__.__name__}()"
 
 
+def _check_stats(value: Any, name: str) -> torch.Tensor:
+    """One finite number per channel as a 1-D float32 tensor (a number gives one value for all)."""
+    try:
+        t = torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        t = None
+    if isinstance(value, bool) or t is None or t.ndim > 1 or t.numel() == 0 or not bool(t.isfinite().all()):
+        raise ConfigError(f"Normalize: {name} must be a finite number or a sequence of them, got {value!r}")
+    if isinstance(value, Sequence) and any(isinstance(v, bool) for v in value):
+        raise ConfigError(f"Normalize: {name} must be a finite number or a sequence of them, got {value!r}")
+    return t
+
+
 class Normalize(Transform):
     """``(x - mean) / std`` per channel on a float tensor (a new tensor; the input is not modified).
 
@@ -112,10 +127,15 @@ class Normalize(Transform):
     """
 
     def __init__(self, mean: Sequence[float] | torch.Tensor, std: Sequence[float] | torch.Tensor) -> None:
-        self.mean = torch.as_tensor(mean, dtype=torch.float32)
-        self.std = torch.as_tensor(std, dtype=torch.float32)
+        self.mean = _check_stats(mean, "mean")
+        self.std = _check_stats(std, "std")
         if bool((self.std == 0).any()):
             raise ConfigError(f"Normalize: std must be non-zero, got {self.std.tolist()}")
+        if self.mean.numel() != self.std.numel() and 1 not in (self.mean.numel(), self.std.numel()):
+            raise ConfigError(
+                f"Normalize: mean and std must have the same length (or one of them 1), got "
+                f"{self.mean.numel()} and {self.std.numel()}"
+            )
 
     def apply(self, img: Any, params: Any) -> torch.Tensor:
         if not isinstance(img, torch.Tensor) or not img.is_floating_point():

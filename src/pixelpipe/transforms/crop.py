@@ -7,11 +7,13 @@ the left offset from the width (the reference uses the height, which breaks narr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .._checks import check_int, is_real
 from ..errors import ConfigError
 from . import functional as F
 from .base import Transform
@@ -26,6 +28,28 @@ __all__ = [
 ]
 
 Fill = int | float | Sequence[int] | Sequence[float]
+
+_PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
+
+
+def _check_fill(fill: Any, owner: str) -> Fill:
+    """A fill value: a finite number or a non-empty sequence of them (one per channel)."""
+    if is_real(fill) and math.isfinite(fill):
+        return fill
+    if (
+        isinstance(fill, Sequence)
+        and not isinstance(fill, str)
+        and len(fill) > 0
+        and all(is_real(v) and math.isfinite(v) for v in fill)
+    ):
+        return fill
+    raise ConfigError(f"{owner}: fill must be a finite number or a sequence of them, got {fill!r}")
+
+
+def _check_padding_mode(mode: Any, owner: str) -> str:
+    if mode not in _PADDING_MODES:
+        raise ConfigError(f"{owner}: padding_mode must be one of {', '.join(_PADDING_MODES)}, got {mode!r}")
+    return mode
 
 
 def center_crop_or_pad(
@@ -43,7 +67,7 @@ def center_crop_or_pad(
                 [1, 1, 1, 1],
                 [0, 0, 0, 0]], dtype=torch.uint8)
     """
-    crop_h, crop_w = F.setup_size(output_size, "output_size")
+    crop_h, crop_w = F.setup_size(output_size, "output_size", "center_crop_or_pad")
     _, img_h, img_w = F.get_dimensions(img)
     if crop_w > img_w or crop_h > img_h:
         dw, dh = max(crop_w - img_w, 0), max(crop_h - img_h, 0)
@@ -96,9 +120,9 @@ class CenterCropOrPad(Transform):
     """
 
     def __init__(self, size: int | Sequence[int], fill: Fill = 0, padding_mode: str = "constant") -> None:
-        self.size = F.setup_size(size)
-        self.fill = fill
-        self.padding_mode = padding_mode
+        self.size = F.setup_size(size, "size", "CenterCropOrPad")
+        self.fill = _check_fill(fill, "CenterCropOrPad")
+        self.padding_mode = _check_padding_mode(padding_mode, "CenterCropOrPad")
 
     def apply(self, img: Any, params: Any) -> Any:
         return center_crop_or_pad(img, self.size, self.fill, self.padding_mode)
@@ -117,9 +141,9 @@ class RandomCropOrPad(Transform):
     """
 
     def __init__(self, size: int | Sequence[int], fill: Fill = 0, padding_mode: str = "constant") -> None:
-        self.size = F.setup_size(size)
-        self.fill = fill
-        self.padding_mode = padding_mode
+        self.size = F.setup_size(size, "size", "RandomCropOrPad")
+        self.fill = _check_fill(fill, "RandomCropOrPad")
+        self.padding_mode = _check_padding_mode(padding_mode, "RandomCropOrPad")
 
     @staticmethod
     def get_params(img: Any, size: Sequence[int], rng: np.random.Generator | None = None) -> tuple[int, int]:
@@ -154,8 +178,8 @@ class RandomPad(Transform):
     """
 
     def __init__(self, input_size: int | Sequence[int], fill: Fill = 0) -> None:
-        self.input_size = F.setup_size(input_size, "input_size")
-        self.fill = fill
+        self.input_size = F.setup_size(input_size, "input_size", "RandomPad")
+        self.fill = _check_fill(fill, "RandomPad")
 
     def make_params(self, img: Any, rng: np.random.Generator) -> tuple[int, int, int, int]:
         _, img_h, img_w = F.get_dimensions(img)
@@ -172,25 +196,29 @@ class RandomPad(Transform):
 
 
 class TrimBorder(Transform):
-    """Cut ``border_size`` pixels from every side.
+    """Cut ``border_size`` pixels from every side, keeping at least the central row / column.
+
+    The reference returns an empty image when a side is not longer than ``2 * border_size`` (every
+    transform after it then fails); here the central pixel(s) of such a side are kept.
 
     Example:
         >>> import torch
         >>> TrimBorder(2)(torch.zeros(3, 10, 5, dtype=torch.uint8)).shape
+        torch.Size([3, 6, 1])
+        >>> TrimBorder(2)(torch.zeros(3, 10, 4, dtype=torch.uint8)).shape
         torch.Size([3, 6, 1])
         >>> TrimBorder(2)
         TrimBorder()
     """
 
     def __init__(self, border_size: int) -> None:
-        if int(border_size) < 0:
-            raise ConfigError(f"TrimBorder: border_size must be >= 0, got {border_size!r}")
-        self.border_size = int(border_size)
+        self.border_size = check_int(border_size, "border_size", "TrimBorder", lo=0)
 
     def apply(self, img: Any, params: Any) -> Any:
         _, h, w = F.get_dimensions(img)
         b = self.border_size
-        return F.crop(img, min(b, h), min(b, w), max(0, h - 2 * b), max(0, w - 2 * b))
+        out_h, out_w = max(min(h, 1), h - 2 * b), max(min(w, 1), w - 2 * b)
+        return F.crop(img, (h - out_h) // 2, (w - out_w) // 2, out_h, out_w)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}()"

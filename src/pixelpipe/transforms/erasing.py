@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import check_int, check_prob, check_real, is_real
 from ..batch._memory import advise_huge_pages
 from ..errors import ConfigError
 from .base import Transform
@@ -98,24 +99,25 @@ class RandomErasing(Transform):
         inplace: bool = False,
         paste: str = "auto",
     ) -> None:
-        if not 0.0 <= float(probability) <= 1.0:
-            raise ConfigError(f"RandomErasing: probability must be in [0, 1], got {probability!r}")
-        if not 0.0 < min_area <= max_area:
-            raise ConfigError(f"RandomErasing: need 0 < min_area <= max_area, got {min_area!r}, {max_area!r}")
-        max_aspect = max_aspect or 1 / min_aspect
-        if not 0.0 < min_aspect <= max_aspect:
-            raise ConfigError(f"RandomErasing: need 0 < min_aspect <= max_aspect, got {min_aspect!r}")
+        o = "RandomErasing"
+        check_prob(probability, "probability", o)
+        min_area = check_real(min_area, "min_area", o, lo=0.0, lo_open=True)
+        max_area = check_real(max_area, "max_area", o, lo=min_area)
+        min_aspect = check_real(min_aspect, "min_aspect", o, lo=0.0, lo_open=True)
+        if max_aspect is None or (is_real(max_aspect) and max_aspect == 0):  # 0 / None: 1 / min_aspect
+            max_aspect = 1 / min_aspect
+        max_aspect = check_real(max_aspect, "max_aspect", o, lo=min_aspect)
         self.probability = probability
         self.min_area = min_area
         self.max_area = max_area
         self.log_aspect_ratio = (math.log(min_aspect), math.log(max_aspect))
-        self.min_count = int(min_count)
-        self.max_count = int(max_count or min_count)
-        if not 1 <= self.min_count <= self.max_count:
-            raise ConfigError(
-                f"RandomErasing: need 1 <= min_count <= max_count, got {min_count!r}, {max_count!r}"
-            )
-        self.num_splits = num_splits
+        self.min_count = check_int(min_count, "min_count", o, lo=1)
+        if max_count is None or (is_real(max_count) and max_count == 0):  # 0 / None: min_count
+            max_count = self.min_count
+        self.max_count = check_int(max_count, "max_count", o, lo=self.min_count)
+        self.num_splits = check_int(num_splits, "num_splits", o, lo=0)
+        if mode is not None and not isinstance(mode, str):
+            raise ConfigError(f"RandomErasing: mode must be 'const', 'rand' or 'pixel', got {mode!r}")
         self.mode = (mode or "const").lower()
         if self.mode not in ("const", "rand", "pixel"):
             raise ConfigError(f"RandomErasing: mode must be 'const', 'rand' or 'pixel', got {mode!r}")

@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._checks import check_int, check_prob, check_real, check_size, is_real
 from ..constants import DEFAULT_CROP_PCT, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from .color import ColorJitter, GaussianBlur, RandomGrayscale
@@ -49,6 +50,28 @@ def _unsupported(**flags: Any) -> None:
     for name, value in flags.items():
         if value:
             raise ConfigError(f"{name}=True is not supported by pixelpipe yet")
+
+
+def _check_stats(value: Any, name: str) -> None:
+    """``mean`` / ``std``: a non-empty sequence (or 1-D tensor / array) of finite numbers."""
+    values = value.tolist() if hasattr(value, "tolist") else value
+    if (
+        isinstance(values, str)
+        or not isinstance(values, Sequence)
+        or not values
+        or not all(is_real(v) and math.isfinite(v) for v in values)
+    ):
+        raise ConfigError(
+            f"{name} must be a non-empty sequence of finite numbers (one per channel), got {value!r}"
+        )
+
+
+def _check_train_args(**probs: Any) -> None:
+    """Probabilities of the training pipeline: each in [0, 1] (``None`` allowed for ``color_jitter_prob``)."""
+    for name, value in probs.items():
+        if value is None and name == "color_jitter_prob":
+            continue
+        check_prob(value, name, "transforms_imagenet_train")
 
 
 def _tail(use_prefetcher: bool, normalize: bool, mean: Sequence[float], std: Sequence[float]) -> list:
@@ -142,6 +165,16 @@ def transforms_imagenet_train(
         )
     """  # noqa: E501
     _unsupported(naflex=naflex, patchify=patchify)
+    _check_train_args(
+        hflip=hflip,
+        vflip=vflip,
+        color_jitter_prob=color_jitter_prob,
+        grayscale_prob=grayscale_prob,
+        gaussian_blur_prob=gaussian_blur_prob,
+        re_prob=re_prob,
+    )
+    _check_stats(mean, "mean")
+    _check_stats(std, "std")
     train_crop_mode = train_crop_mode or "rrc"
     if train_crop_mode == "rrc":
         primary: list = [
@@ -179,15 +212,26 @@ def transforms_imagenet_train(
         if not isinstance(auto_augment, str):
             raise ConfigError(f"auto_augment: expected a config string, got {type(auto_augment).__name__}")
         disable_color_jitter = not (force_color_jitter or "3a" in auto_augment)
-        secondary.append(_aug_transform(auto_augment, img_size, interpolation, mean))
+        try:
+            secondary.append(_aug_transform(auto_augment, img_size, interpolation, mean))
+        except ConfigError as e:
+            raise ConfigError(f"auto_augment={auto_augment!r}: {e}") from None
     if color_jitter is not None and not disable_color_jitter:
         if isinstance(color_jitter, (list, tuple)):
             if len(color_jitter) not in (3, 4):
                 raise ConfigError(f"color_jitter: expected a number or 3 or 4 values, got {color_jitter!r}")
             cj = tuple(color_jitter)
         else:
-            cj = (float(color_jitter),) * 3
-        jitter = ColorJitter(*cj)
+            try:  # float() as the reference: '0.4' works too
+                cj = (float(color_jitter),) * 3
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"color_jitter: expected a number or 3 or 4 values, got {color_jitter!r}"
+                ) from None
+        try:
+            jitter = ColorJitter(*cj)
+        except ConfigError as e:
+            raise ConfigError(f"color_jitter={color_jitter!r}: {e}") from None
         secondary.append(jitter if color_jitter_prob is None else RandomApply([jitter], p=color_jitter_prob))
     if grayscale_prob:
         secondary.append(RandomGrayscale(p=grayscale_prob))
@@ -196,9 +240,14 @@ def transforms_imagenet_train(
 
     final = _tail(use_prefetcher, normalize, mean, std)
     if not use_prefetcher and normalize and re_prob > 0.0:
-        final.append(
-            RandomErasing(re_prob, mode=re_mode, max_count=re_count, num_splits=re_num_splits, device="cpu")
-        )
+        try:
+            erasing = RandomErasing(
+                re_prob, mode=re_mode, max_count=re_count, num_splits=re_num_splits, device="cpu"
+            )
+        except ConfigError as e:
+            args = f"re_mode={re_mode!r}, re_count={re_count!r}, re_num_splits={re_num_splits!r}"
+            raise ConfigError(f"random erasing ({args}): {e}") from None
+        final.append(erasing)
     if separate:
         return Compose(primary), Compose(secondary), Compose(final)
     return Compose(primary + secondary + final)
@@ -238,11 +287,20 @@ def transforms_imagenet_eval(
     _unsupported(naflex=naflex, patchify=patchify)
     if interpolation == "random":
         raise ConfigError("interpolation: 'random' is only supported for training transforms")
+    _check_stats(mean, "mean")
+    _check_stats(std, "std")
+    if crop_pct is not None and not (is_real(crop_pct) and crop_pct == 0):  # None / 0: the default
+        check_real(crop_pct, "crop_pct", "transforms_imagenet_eval", lo=0.0, lo_open=True)
+    if crop_mode is not None and not isinstance(crop_mode, str):
+        raise ConfigError(f"crop_mode must be None or 'center', 'squash' or 'border', got {crop_mode!r}")
+    if crop_border_pixels is not None:
+        check_int(crop_border_pixels, "crop_border_pixels", "transforms_imagenet_eval", lo=0)
     crop_pct = crop_pct or DEFAULT_CROP_PCT
+    # at least 1 pixel (a crop_pct above 1 on a tiny size would give 0, which the reference fails on)
     if isinstance(img_size, Sequence):
-        scale_size = tuple(math.floor(x / crop_pct) for x in img_size)
+        scale_size = tuple(max(1, math.floor(x / crop_pct)) for x in img_size)
     else:
-        scale_size = (math.floor(img_size / crop_pct),) * 2
+        scale_size = (max(1, math.floor(img_size / crop_pct)),) * 2
 
     tfl: list = []
     if crop_border_pixels:
@@ -260,6 +318,16 @@ def transforms_imagenet_eval(
     else:
         tfl += [ResizeKeepRatio(scale_size, interpolation=interpolation), CenterCrop(img_size)]
     return Compose(tfl + _tail(use_prefetcher, normalize, mean, std))
+
+
+def _img_size(input_size: Any) -> int | tuple[int, ...]:
+    """``input_size`` (an int, ``(H, W)`` or ``(C, H, W)``) checked; a sequence gives its last two."""
+    if isinstance(input_size, Sequence) and not isinstance(input_size, str) and 1 <= len(input_size) <= 3:
+        size = tuple(input_size[-2:])
+        check_size(size, "input_size", "create_transform")
+        return size
+    check_size(input_size, "input_size", "create_transform")
+    return input_size
 
 
 def create_transform(
@@ -308,7 +376,7 @@ def create_transform(
         >>> out.shape, out.dtype
         (torch.Size([3, 32, 32]), torch.uint8)
     """
-    img_size = tuple(input_size[-2:]) if isinstance(input_size, Sequence) else input_size
+    img_size = _img_size(input_size)
     if tf_preprocessing and use_prefetcher:
         raise ConfigError("tf_preprocessing=True is not supported by pixelpipe")
     if is_training and no_aug:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from .._checks import check_prob
 from . import functional as F
 from .base import Transform
 
@@ -15,8 +15,7 @@ __all__ = ["RandomHorizontalFlip", "RandomVerticalFlip"]
 
 class _RandomFlip(Transform):
     def __init__(self, p: float = 0.5) -> None:
-        if not 0.0 <= float(p) <= 1.0:
-            raise ConfigError(f"{self.__class__.__name__}: p must be in [0, 1], got {p!r}")
+        check_prob(p, "p", self.__class__.__name__)
         self.p = p
 
     def make_params(self, img: Any, rng: np.random.Generator) -> bool:

@@ -8,7 +8,6 @@ Filters torch has no kernel for (``box``, ``hamming``, ``lanczos``) take a round
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image
 from torchvision.transforms import InterpolationMode
 
+from .._checks import check_size
 from ..errors import ConfigError
 from .interpolation import interp_mode_to_str, str_to_interp_mode, to_pil_interp
 
@@ -60,20 +60,18 @@ def get_dimensions(img: Any) -> tuple[int, int, int]:
     raise TypeError(f"expected a PIL image or a tensor, got {type(img).__name__}")
 
 
-def setup_size(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:
-    """``(height, width)`` from a number or a one- or two-element sequence.
+def setup_size(size: int | Sequence[int], name: str = "size", owner: str = "") -> tuple[int, int]:
+    """``(height, width)`` from a positive int or a one- or two-element sequence of them.
+
+    Raises:
+        ConfigError: not a positive int (``224.0`` is accepted) or a sequence of one or two of them; the
+            message names ``owner`` and ``name``.
 
     Example:
         >>> setup_size(224), setup_size([7]), setup_size((3, 4))
         ((224, 224), (7, 7), (3, 4))
     """
-    if isinstance(size, numbers.Number) and not isinstance(size, bool):
-        return int(size), int(size)
-    if isinstance(size, Sequence) and len(size) == 1:
-        return int(size[0]), int(size[0])
-    if isinstance(size, Sequence) and len(size) == 2:
-        return int(size[0]), int(size[1])
-    raise ConfigError(f"{name}: expected a number or a sequence of 1 or 2 numbers, got {size!r}")
+    return check_size(size, name, owner)
 
 
 def shorter_side_size(height: int, width: int, size: int) -> tuple[int, int]:
@@ -114,6 +112,15 @@ def resize(img: Any, size: Sequence[int], interpolation: Any = InterpolationMode
     if mode in _TORCH_MODES or img.dtype != torch.uint8 or img.ndim != 3 or img.shape[0] not in (1, 3):
         if mode is InterpolationMode.NEAREST:
             mode = InterpolationMode.NEAREST_EXACT  # PIL samples pixel centres, torch's 'nearest' does not
+        if h == w == 1 and img.dtype == torch.uint8 and mode is not InterpolationMode.NEAREST_EXACT:
+            # torch's uint8 antialiased kernel fails an internal assert for a 1x1 output with 3 channels
+            out = TF.resize(img.float(), [1, 1], interpolation=mode, antialias=True)
+            return out.round_().clamp_(0, 255).to(torch.uint8)
+        if img.ndim == 3 and img.shape[0] == 3 and img.stride(0) == 1 and img.dtype == torch.uint8:
+            # channels-last memory (decoded images, crops of them): torch's fastest uint8 kernel, and the
+            # result stays channels-last for the augmentation ops that follow
+            x = img.unsqueeze(0).contiguous(memory_format=torch.channels_last)
+            return TF.resize(x, [h, w], interpolation=mode, antialias=True)[0]
         return TF.resize(img, [h, w], interpolation=mode, antialias=True)
     # no torch kernel for this filter: round trip through PIL
     arr = img.permute(1, 2, 0).numpy()
@@ -147,6 +154,16 @@ def pad(img: Any, padding: Sequence[int], fill: Any = 0, padding_mode: str = "co
         out[...] = torch.tensor(fill, dtype=img.dtype, device=img.device).view(-1, 1, 1)
         out[..., top : top + h, left : left + w] = img
         return out
+    if isinstance(img, torch.Tensor) and padding_mode in ("reflect", "symmetric"):
+        _, h, w = get_dimensions(img)
+        r = 1 if padding_mode == "reflect" else 0  # reflect does not repeat the edge pixel
+        left, top, right, bottom = padding
+        if max(top, bottom) > h - r or max(left, right) > w - r:
+            # torch reflects at most once (and not at all a 1-pixel side); NumPy, which PIL images go
+            # through, repeats the reflection, so both backends give the same pixels
+            arr = img.cpu().numpy()
+            widths = [(0, 0)] * (arr.ndim - 2) + [(top, bottom), (left, right)]
+            return torch.from_numpy(np.pad(arr, widths, mode=padding_mode)).to(img.device)
     if isinstance(fill, (list, tuple)) and len(fill) == 1:
         fill = fill[0]
     return TF.pad(img, padding, fill=fill, padding_mode=padding_mode)

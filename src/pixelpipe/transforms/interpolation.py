@@ -75,9 +75,9 @@ def interp_mode_to_str(mode: InterpolationMode | Image.Resampling | str) -> str:
         >>> interp_mode_to_str(str_to_interp_mode('lanczos'))
         'lanczos'
     """
-    if isinstance(mode, InterpolationMode):
+    if isinstance(mode, InterpolationMode) and mode in _MODE_TO_STR:
         return _MODE_TO_STR[mode]
-    if isinstance(mode, Image.Resampling):
+    if isinstance(mode, Image.Resampling) and mode in _PIL_TO_STR:
         return _PIL_TO_STR[mode]
     return _check_name(mode)
 
@@ -94,5 +94,7 @@ def resolve_interpolation(
     if isinstance(interpolation, str) and interpolation == "random":
         return RANDOM_INTERPOLATION
     if isinstance(interpolation, (tuple, list)):
+        if not interpolation:
+            raise ConfigError("interpolation: an empty sequence; give a name, 'random' or a list of names")
         return tuple(str_to_interp_mode(interp_mode_to_str(m)) for m in interpolation)
     return str_to_interp_mode(interp_mode_to_str(interpolation))

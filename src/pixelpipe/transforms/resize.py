@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from torchvision.transforms import InterpolationMode
 
+from .._checks import check_int, check_prob, check_range, check_real
 from ..errors import ConfigError
 from ..rng import get_rng
 from . import functional as F
@@ -37,10 +38,9 @@ def _choose(interp: InterpolationMode | tuple[InterpolationMode, ...], rng: np.r
     return interp
 
 
-def _check_range(name: str, value: Sequence[float]) -> tuple[float, float]:
-    if not isinstance(value, Sequence) or len(value) != 2:
-        raise ConfigError(f"{name}: expected a (min, max) pair, got {value!r}")
-    return float(value[0]), float(value[1])
+def _check_range(owner: str, name: str, value: Sequence[float], positive: bool) -> tuple[float, float]:
+    """A ``(min, max)`` pair of finite numbers, ``> 0`` (``positive``) or ``>= 0``."""
+    return check_range(value, name, owner, lo=0.0, lo_open=positive)
 
 
 class Resize(Transform):
@@ -68,8 +68,9 @@ class Resize(Transform):
         max_size: int | None = None,
         antialias: bool | None = True,
     ) -> None:
-        if isinstance(size, Sequence) and len(size) not in (1, 2):
-            raise ConfigError(f"Resize: size must be an int or a sequence of 1 or 2 ints, got {size!r}")
+        F.setup_size(size, "size", "Resize")  # validates; the size is kept as given for the repr
+        if max_size is not None:
+            check_int(max_size, "max_size", "Resize", lo=1)
         self.size = size
         self.interpolation = resolve_interpolation(interpolation)
         if isinstance(self.interpolation, tuple):
@@ -109,7 +110,7 @@ class CenterCrop(Transform):
     """
 
     def __init__(self, size: int | Sequence[int]) -> None:
-        self.size = F.setup_size(size)
+        self.size = F.setup_size(size, "size", "CenterCrop")
 
     def apply(self, img: Any, params: Any) -> Any:
         return F.center_crop(img, self.size)
@@ -157,9 +158,10 @@ class RandomResizedCropAndInterpolation(Transform):
         ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
         interpolation: Any = "bilinear",
     ) -> None:
-        self.size = F.setup_size(size)
-        self.scale = _check_range("scale", scale)
-        self.ratio = _check_range("ratio", ratio)
+        owner = "RandomResizedCropAndInterpolation"
+        self.size = F.setup_size(size, "size", owner)
+        self.scale = _check_range(owner, "scale", scale, positive=False)
+        self.ratio = _check_range(owner, "ratio", ratio, positive=True)
         if self.scale[0] > self.scale[1] or self.ratio[0] > self.ratio[1]:
             warnings.warn("range should be of kind (min, max)", stacklevel=2)
         self.interpolation = resolve_interpolation(interpolation)
@@ -199,13 +201,16 @@ class RandomResizedCropAndInterpolation(Transform):
 def _sample_window(
     height: int, width: int, scale: Sequence[float], ratio: Sequence[float], rng: np.random.Generator
 ) -> tuple[int, int, int, int]:
+    if height < 1 or width < 1:  # e.g. a JPEG header declaring 0 rows; the reference divides by zero
+        raise ValueError(f"random resized crop of an image without pixels ({width} x {height})")
     area = height * width
     # the ten attempts drawn at once; the first that fits wins (same distribution as drawing in turn)
     targets = rng.uniform(scale[0], scale[1], size=10) * area
     aspects = np.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1]), size=10))
     ws = np.rint(np.sqrt(targets * aspects)).astype(np.int64)
     hs = np.rint(np.sqrt(targets / aspects)).astype(np.int64)
-    ok = np.flatnonzero((ws <= width) & (hs <= height))
+    # unlike the reference, an empty window is never accepted (tiny images): resizing it would fail
+    ok = np.flatnonzero((ws <= width) & (hs <= height) & (ws >= 1) & (hs >= 1))
     if ok.size:
         w, h = int(ws[ok[0]]), int(hs[ok[0]])
         top = int(rng.integers(0, height - h + 1))
@@ -213,9 +218,9 @@ def _sample_window(
         return top, left, h, w
     in_ratio = width / height
     if in_ratio < min(ratio):
-        w, h = width, round(width / min(ratio))
+        w, h = width, max(1, round(width / min(ratio)))
     elif in_ratio > max(ratio):
-        h, w = height, round(height * max(ratio))
+        h, w = height, max(1, round(height * max(ratio)))
     else:
         w, h = width, height
     return (height - h) // 2, (width - w) // 2, h, w
@@ -254,16 +259,17 @@ class ResizeKeepRatio(Transform):
         random_aspect_prob: float = 0.0,
         random_aspect_range: Sequence[float] = (0.9, 1.11),
     ) -> None:
-        self.size = tuple(int(s) for s in size) if isinstance(size, Sequence) else (int(size), int(size))
-        if len(self.size) != 2:
-            raise ConfigError(f"ResizeKeepRatio: size must be an int or (height, width), got {size!r}")
+        owner = "ResizeKeepRatio"
+        self.size = F.setup_size(size, "size", owner)
         self.interpolation = resolve_interpolation(interpolation)
-        self.longest = float(longest)
-        self.random_scale_prob = random_scale_prob
-        self.random_scale_range = _check_range("random_scale_range", random_scale_range)
+        self.longest = check_real(longest, "longest", owner, lo=0.0, hi=1.0)
+        self.random_scale_prob = check_prob(random_scale_prob, "random_scale_prob", owner)
+        self.random_scale_range = _check_range(owner, "random_scale_range", random_scale_range, positive=True)
         self.random_scale_area = random_scale_area
-        self.random_aspect_prob = random_aspect_prob
-        self.random_aspect_range = _check_range("random_aspect_range", random_aspect_range)
+        self.random_aspect_prob = check_prob(random_aspect_prob, "random_aspect_prob", owner)
+        self.random_aspect_range = _check_range(
+            owner, "random_aspect_range", random_aspect_range, positive=True
+        )
 
     @staticmethod
     def get_params(
@@ -291,7 +297,8 @@ class ResizeKeepRatio(Transform):
             lo, hi = (math.log(a) for a in random_aspect_range)
             a = math.sqrt(math.exp(rng.uniform(lo, hi)))
             f_h, f_w = f_h / a, f_w * a
-        return [round(img_h * f_h / ratio), round(img_w * f_w / ratio)]
+        # at least one pixel a side (the reference rounds thin images to 0 and then fails to resize)
+        return [max(1, round(img_h * f_h / ratio)), max(1, round(img_w * f_w / ratio))]
 
     def make_params(self, img: Any, rng: np.random.Generator) -> ResizeParams:
         h, w = self.get_params(
