@@ -45,13 +45,10 @@ import torch
 
 from ..errors import ConfigError
 from ..io.decode import USE_DEFAULT, check_image_size, decode_tensor
-from ..io.header import ImageHeader, read_header
+from ..io.header import ImageHeader, jpeg_frame, read_header
 from .collate import EncodedBatch, PaddedBatch, pad_images
 
 __all__ = ["decode_batch", "exif_orient", "jpeg_components"]
-
-_SOF = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
-_NO_LENGTH = frozenset((0x01, *range(0xD0, 0xD9)))
 
 
 def jpeg_components(data: bytes | memoryview) -> int | None:
@@ -65,26 +62,8 @@ def jpeg_components(data: bytes | memoryview) -> int | None:
         >>> jpeg_components(buf.getvalue()), jpeg_components(b'png...')
         (4, None)
     """
-    n = len(data)
-    if n < 4 or data[0] != 0xFF or data[1] != 0xD8:
-        return None
-    i = 2
-    while i + 3 < n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker in _NO_LENGTH:
-            i += 2
-            continue
-        if marker in _SOF:
-            return int(data[i + 9]) if i + 9 < n else None
-        if marker == 0xDA:
-            return None
-        i += 2 + ((data[i + 2] << 8) | data[i + 3])
-    return None
+    frame = jpeg_frame(data)
+    return None if frame is None else frame[2]
 
 
 class _Meta(NamedTuple):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-__all__ = ["ImageHeader", "read_header", "sniff_format"]
+__all__ = ["ImageHeader", "jpeg_frame", "read_header", "sniff_format"]
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -110,7 +110,9 @@ def _tiff_orientation(data: bytes) -> int:
     return 1
 
 
-def _jpeg(raw: bytes) -> ImageHeader:
+def _jpeg_walk(raw: bytes | memoryview) -> tuple[int | None, int]:
+    """Walk a JPEG's markers: the offset of its first start-of-frame marker (``None``: none found before
+    the scan or the data's end) and the EXIF orientation seen before it."""
     n, i, orientation = len(raw), 2, 1
     while i + 3 < n:
         if raw[i] != 0xFF:
@@ -129,16 +131,45 @@ def _jpeg(raw: bytes) -> ImageHeader:
             except struct.error:
                 orientation = 1
         elif marker in _SOF:
-            if i + 9 > n:
-                break
-            height = (raw[i + 5] << 8) | raw[i + 6]
-            width = (raw[i + 7] << 8) | raw[i + 8]
-            if not (height and width):  # a height of 0 is set later (DNL): unknown
-                break
-            return ImageHeader("jpeg", width, height, orientation)
+            return i, orientation
         elif marker == 0xDA:  # start of scan before any frame header
             break
         i += 2 + length
+    return None, orientation
+
+
+def jpeg_frame(raw: bytes | memoryview) -> tuple[int, int, int | None] | None:
+    """``(height, width, components)`` from a JPEG's frame header, ``None`` when there is none to read.
+
+    ``height`` may be 0 (set later by a DNL marker); ``components`` is ``None`` when the data ends
+    inside the frame header.
+
+    Example:
+        >>> import io
+        >>> from PIL import Image
+        >>> buf = io.BytesIO()
+        >>> Image.new('CMYK', (30, 20)).save(buf, format='JPEG')
+        >>> jpeg_frame(buf.getvalue()), jpeg_frame(b'not a jpeg')
+        ((20, 30, 4), None)
+    """
+    n = len(raw)
+    if n < 4 or raw[0] != 0xFF or raw[1] != 0xD8:
+        return None
+    i = _jpeg_walk(raw)[0]
+    if i is None or i + 9 > n:
+        return None
+    height = (raw[i + 5] << 8) | raw[i + 6]
+    width = (raw[i + 7] << 8) | raw[i + 8]
+    return height, width, (int(raw[i + 9]) if i + 9 < n else None)
+
+
+def _jpeg(raw: bytes) -> ImageHeader:
+    i, orientation = _jpeg_walk(raw)
+    if i is not None and i + 9 <= len(raw):
+        height = (raw[i + 5] << 8) | raw[i + 6]
+        width = (raw[i + 7] << 8) | raw[i + 8]
+        if height and width:  # a height of 0 is set later (DNL): unknown
+            return ImageHeader("jpeg", width, height, orientation)
     return ImageHeader("jpeg", None, None, orientation)
 
 

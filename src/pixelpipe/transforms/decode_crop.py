@@ -34,7 +34,7 @@ from torchvision.io import ImageReadMode, decode_image
 from ..errors import ConfigError
 from ..io.decode import _DECODE_ERRORS, check_image_size, decode_tensor
 from ..io.encoded import EncodedImage
-from ..io.header import read_header, sniff_format
+from ..io.header import jpeg_frame, read_header, sniff_format
 from ..rng import get_rng
 from . import functional as F
 from .base import Transform
@@ -218,10 +218,10 @@ class DecodePipeline(Compose):
 
     @staticmethod
     def _decode_crop(img: EncodedImage, dc: DecodeRandomResizedCrop, rng: np.random.Generator) -> Any:
-        size = jpeg_size(img.data)
-        if size is None:  # no readable frame header: decode (or raise) first, crop the tensor as usual
+        header = img.header  # read once (and cached) by ``crop_decodable``
+        if header.width is None or header.height is None:  # no readable frame header: decode (or raise)
             return call_with_rng(dc.rrc, img.decode_tensor(), rng)
-        params = dc.params_for_size(size[0], size[1], True, rng)
+        params = dc.params_for_size(header.height, header.width, True, rng)
         try:
             return dc.apply(img.data, params)
         except (RuntimeError, *_DECODE_ERRORS):
@@ -272,10 +272,6 @@ def tensor_to_pil(img: torch.Tensor) -> Image.Image:
     return Image.merge("RGB", bands)
 
 
-_SOF = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
-_NO_LENGTH = frozenset((0x01, *range(0xD0, 0xD9)))
-
-
 def jpeg_size(data: bytes) -> tuple[int, int] | None:
     """``(height, width)`` from a JPEG's frame header, or ``None`` when ``data`` is not a readable JPEG.
 
@@ -287,47 +283,21 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
         >>> jpeg_size(buf.getvalue())
         (20, 30)
     """
-    n = len(data)
-    if n < 4 or data[0] != 0xFF or data[1] != 0xD8:
-        return None
-    i = 2
-    while i + 3 < n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in _NO_LENGTH:
-            i += 2
-            continue
-        length = (data[i + 2] << 8) | data[i + 3]
-        if marker in _SOF:
-            if i + 9 > n:
-                return None
-            height = (data[i + 5] << 8) | data[i + 6]
-            width = (data[i + 7] << 8) | data[i + 8]
-            return (height, width) if height and width else None
-        if marker == 0xDA:  # start of scan before any frame header
-            return None
-        i += 2 + length
-    return None
+    frame = jpeg_frame(data)
+    return (frame[0], frame[1]) if frame is not None and frame[0] and frame[1] else None
 
 
 def _header_size(data: bytes) -> tuple[int, int, bool]:
     """``(height, width, is_jpeg)`` from the header; the size is checked against the pixel limit."""
-    size = jpeg_size(data)
-    if size is not None:
-        check_image_size(size[1], size[0])
-        return size[0], size[1], True
     header = read_header(data)
+    is_jpeg = header.format == "jpeg" and header.width is not None
     if header.width is None or header.height is None:
         with warnings.catch_warnings():  # header only; the limit is checked below, Pillow's not needed
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as pil:
                 header = header._replace(width=pil.width, height=pil.height)
     check_image_size(header.width, header.height)
-    return header.height, header.width, False
+    return header.height, header.width, is_jpeg
 
 
 def _as_bytes(img: Any) -> bytes:
