@@ -38,6 +38,7 @@ from PIL import Image
 
 from ..errors import ConfigError
 from ..transforms.base import Transform
+from . import functional_tensor as FT
 from .config import AugMixConfig, parse_augmix
 from .ops import AugmentOp, check_ops
 from .policies import AUGMIX_TRANSFORMS
@@ -132,22 +133,9 @@ def _pil_array(img: Image.Image) -> np.ndarray:
 def _tensor_array(img: Any) -> np.ndarray | None:
     """One CPU uint8 ``(C, H, W)`` tensor (C = 1 or 3) as an ``(H, W, C)`` array (a view when its memory
     is channels-last); ``None`` for anything else."""
-    if (
-        not isinstance(img, torch.Tensor)
-        or img.device.type != "cpu"
-        or img.dtype != torch.uint8
-        or img.ndim != 3
-        or img.shape[0] not in (1, 3)
-    ):
-        return None
-    arr = img.detach().numpy().transpose(1, 2, 0)
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
-
-
-def _array_pil(arr: np.ndarray) -> Image.Image:
-    h, w, ch = arr.shape
-    mode = "L" if ch == 1 else "RGB"
-    return Image.frombuffer(mode, (w, h), np.ascontiguousarray(arr), "raw", mode, 0, 1)
+    if isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 3 and FT._cpu_fast(img):
+        return FT._hwc(img)
+    return None
 
 
 def _check(
@@ -235,9 +223,8 @@ class AugMixAugment(Transform):
             if mixed_img.mode != img.mode:
                 mixed_img = mixed_img.convert(img.mode)
             return blend(img, mixed_img, params.m)
-        out = Image.blend(_array_pil(base), _array_pil(mixed8), float(params.m))  # exact float32 blend
-        arr = np.array(out)  # a writable copy
-        return torch.from_numpy(arr[:, :, None] if arr.ndim == 2 else arr).permute(2, 0, 1)
+        out = Image.blend(FT._to_pil(base), FT._to_pil(mixed8), float(params.m))  # exact float32 blend
+        return FT._from_hwc(np.asarray(out))
 
     def _apply_torch(self, img: torch.Tensor, params: AugMixParams) -> torch.Tensor:
         mixed = torch.zeros(img.shape, dtype=torch.float32, device=img.device)
