@@ -202,3 +202,27 @@ def test_decode_tensor_inputs_and_modes(tmp_path):
         decode_tensor(data, "F")
     t16 = decode_tensor(encode(Image.fromarray(_gradient16()), "PNG"), None)
     assert t16.dtype == torch.uint8 and t16.shape[0] == 1
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
+@pytest.mark.parametrize("direct", [True, False], ids=["registered-op", "public-fallback"])
+def test_tv_decode_equals_torchvision_public_decoders(monkeypatch, fmt, direct):
+    """The direct call of torchvision's registered ops gives what its public functions give (and the
+    fallback, used where the ops are not where we expect them, is those functions)."""
+    from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+
+    import pixelpipe.io.decode as D
+
+    if not direct:
+        monkeypatch.setattr(D, "_TV_OPS", False)
+    data = encode(make_image(3, (37, 29)), fmt)
+    buf = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    modes = (ImageReadMode.RGB, ImageReadMode.GRAY) if fmt == "JPEG" else (ImageReadMode.RGB,)
+    for mode in modes:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            public = decode_jpeg(buf, mode=mode) if fmt == "JPEG" else decode_image(buf, mode=mode)
+        got = D.tv_decode(data, mode, jpeg=fmt == "JPEG")
+        assert torch.equal(got, public)
+    with pytest.raises(RuntimeError):
+        D.tv_decode(data[: len(data) // 3] + b"\x00" * 8, ImageReadMode.RGB, jpeg=fmt == "JPEG")

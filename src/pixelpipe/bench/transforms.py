@@ -89,32 +89,23 @@ def _reference_runner(cfg: dict[str, Any]) -> Runner:
 def _ours_runner(cfg: dict[str, Any], path: str = "tensor") -> Runner:
     """pixelpipe's pipeline on uint8 tensors.
 
-    Eval: ``torchvision.io`` decode, then ``create_transform``. Train, ``path='tensor'``: the public path,
-    ``pixelpipe.io.decode_tensor`` then ``create_transform`` (crop, flip and augmentation all on the uint8
+    Eval, and train with ``path='tensor'``: the public path, ``pixelpipe.io.decode_tensor`` then
+    ``create_transform`` (crop, flip and augmentation all on the uint8
     tensor, the augment ops through the OpenCV/Pillow CPU backend); ``path='hybrid'``: the random resized
     crop is decided from the JPEG header and decoded at reduced DCT scale where that keeps the output
     resolution (:class:`~pixelpipe.transforms.DecodeRandomResizedCrop`), resized on tensors and handed over
     as a PIL image, the flip and augmentation stage run on PIL, one conversion back at the end.
     """
-    import torch
-    from torchvision.io import ImageReadMode, decode_jpeg
-
+    from ..io import decode_tensor
     from ..rng import get_rng
     from ..transforms import Compose, DecodeRandomResizedCrop, create_transform
 
     rng = get_rng()
     if not cfg.get("is_training"):
         tf = create_transform(224, use_prefetcher=True, **cfg)
-
-        def run_eval(data: bytes) -> object:
-            img = decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
-            return tf(img, rng=rng)
-
-        return run_eval
+        return lambda data: tf(decode_tensor(data), rng=rng)
     primary, secondary, final = create_transform(224, use_prefetcher=True, separate=True, **cfg)
     if path == "tensor":  # the public path: decode_tensor + create_transform, every stage on tensors
-        from ..io import decode_tensor
-
         tf = create_transform(224, use_prefetcher=True, **cfg)
         return lambda data: tf(decode_tensor(data), rng=rng)
     # decode + crop + resize to a PIL image in one step, flip and augment on PIL, convert once at the end

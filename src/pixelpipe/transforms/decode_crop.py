@@ -29,10 +29,10 @@ import numpy as np
 import torch
 import torchvision.transforms.functional as TV1
 from PIL import Image
-from torchvision.io import ImageReadMode, decode_image
+from torchvision.io import ImageReadMode
 
 from ..errors import ConfigError
-from ..io.decode import _DECODE_ERRORS, check_image_size, decode_tensor
+from ..io.decode import _DECODE_ERRORS, check_image_size, decode_tensor, tv_decode
 from ..io.encoded import EncodedImage
 from ..io.header import jpeg_frame, read_header, sniff_format
 from ..rng import get_rng
@@ -145,7 +145,7 @@ class DecodeRandomResizedCrop(Transform):
         if params.scale == 1:
             if sniff_format(data) == "jpeg":
                 read_mode = ImageReadMode.RGB if self.mode == "RGB" else ImageReadMode.GRAY
-                full = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=read_mode)
+                full = tv_decode(data, read_mode, jpeg=True)
             else:  # pixelpipe's decoder: torchvision's PNG decoder can crash the process on corrupt rows
                 full = decode_tensor(data, self.mode)
             out = F.resized_crop(full, c.top, c.left, c.height, c.width, self.rrc.size, c.interpolation)
