@@ -199,3 +199,25 @@ def test_greyscale_and_single_channel_tensors():
             b = t(ten)
         assert a.mode == "L" and b.shape[0] == 1
         assert np.abs(np.asarray(a, dtype=float) - b[0].numpy()).mean() <= 1.0
+
+
+@pytest.mark.parametrize("interp", ["bilinear", "bicubic"])
+@pytest.mark.parametrize(("window", "out"), [((30, 40), (17, 23)), ((12, 9), (31, 29)), ((25, 25), (25, 25))])
+def test_channels_last_resize_fast_path_equals_torchvision(interp, window, out):
+    """Crops of channels-last uint8 images (what torchvision.io decodes) skip torchvision's resize wrapper:
+    same pixels, same channels-last output, the input itself when the size does not change."""
+    import torchvision.transforms.v2.functional as TF
+
+    from pixelpipe.transforms import functional as F
+    from pixelpipe.transforms.interpolation import str_to_interp_mode
+
+    hwc = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (40, 50, 3), dtype=np.uint8))
+    crop = hwc.permute(2, 0, 1)[:, 3 : 3 + window[0], 5 : 5 + window[1]]
+    got = F.resize(crop, out, interp)
+    if out == window:
+        assert got is crop
+        return
+    x = crop.unsqueeze(0).contiguous(memory_format=torch.channels_last)
+    expected = TF.resize(x, list(out), interpolation=str_to_interp_mode(interp), antialias=True)[0]
+    assert torch.equal(got, expected)
+    assert got.stride() == (1, out[1] * 3, 3)

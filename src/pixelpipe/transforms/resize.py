@@ -204,18 +204,24 @@ def _sample_window(
     if height < 1 or width < 1:  # e.g. a JPEG header declaring 0 rows; the reference divides by zero
         raise ValueError(f"random resized crop of an image without pixels ({width} x {height})")
     area = height * width
-    # the ten attempts drawn at once; the first that fits wins (same distribution as drawing in turn)
-    targets = rng.uniform(scale[0], scale[1], size=10) * area
-    aspects = np.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1]), size=10))
-    ws = np.rint(np.sqrt(targets * aspects)).astype(np.int64)
-    hs = np.rint(np.sqrt(targets / aspects)).astype(np.int64)
-    # unlike the reference, an empty window is never accepted (tiny images): resizing it would fail
-    ok = np.flatnonzero((ws <= width) & (hs <= height) & (ws >= 1) & (hs >= 1))
-    if ok.size:
-        w, h = int(ws[ok[0]]), int(hs[ok[0]])
-        top = int(rng.integers(0, height - h + 1))
-        left = int(rng.integers(0, width - w + 1))
-        return top, left, h, w
+    # One generator call per window (its per-call cost dominates here): ten attempts of (area fraction,
+    # log aspect), then the position. The first attempt that fits wins: the same distribution as the
+    # reference's drawing in turn.
+    u = rng.random(22).tolist()
+    s0, s_span = scale[0], scale[1] - scale[0]
+    r0 = math.log(ratio[0])
+    r_span = math.log(ratio[1]) - r0
+    for i in range(10):
+        target = (s0 + s_span * u[i]) * area
+        aspect = math.exp(r0 + r_span * u[10 + i])
+        w = round(math.sqrt(target * aspect))  # round half to even, as NumPy's rint
+        h = round(math.sqrt(target / aspect))
+        # unlike the reference, an empty window is never accepted (tiny images): resizing it would fail
+        if 1 <= w <= width and 1 <= h <= height:
+            # a uniform integer in [0, n] from u in [0, 1) (min() guards the float edge)
+            top = min(int(u[20] * (height - h + 1)), height - h)
+            left = min(int(u[21] * (width - w + 1)), width - w)
+            return top, left, h, w
     in_ratio = width / height
     if in_ratio < min(ratio):
         w, h = width, max(1, round(width / min(ratio)))
