@@ -242,13 +242,31 @@ def contrast(img: Image.Image, factor: float) -> Image.Image:
     """Blend with the flat mean-luma image: 0 flat grey, 1 unchanged."""
     if img.mode not in _FAST_MODES:
         return ImageEnhance.Contrast(img).enhance(factor)
+    mean = contrast_mean(img)
+    degenerate = Image.new(img.mode, img.size, mean if img.mode == "L" else (mean,) * 3)
+    return Image.blend(degenerate, img, factor)
+
+
+def contrast_mean(img: Image.Image) -> int:
+    """The grey level Contrast blends towards: the rounded mean of the L conversion (as ``ImageEnhance``)."""
     grey = img if img.mode == "L" else img.convert("L")
     hist = np.asarray(grey.histogram(), dtype=np.int64)
     # ImageStat's mean: an exact integer sum (float64 holds it exactly) over the pixel count
     count = int(hist.sum())
-    mean = int((int(hist @ _RAMP) / count if count else 0) + 0.5)
-    degenerate = Image.new(img.mode, img.size, mean if img.mode == "L" else (mean,) * 3)
-    return Image.blend(degenerate, img, factor)
+    return int((int(hist @ _RAMP) / count if count else 0) + 0.5)
+
+
+_RAMP_IMAGE = Image.frombytes("L", (256, 1), bytes(range(256)))
+
+
+def blend_table(level: int, factor: float) -> np.ndarray:
+    """``Image.blend(flat, img, factor)`` as a ``(256,)`` uint8 table, for a flat image of ``level``.
+
+    Computed by Pillow itself on the 256 possible values, so applying the table to an image gives exactly
+    what blending it does.
+    """
+    flat = Image.new("L", (256, 1), int(level))
+    return np.frombuffer(Image.blend(flat, _RAMP_IMAGE, factor).tobytes(), dtype=np.uint8)
 
 
 @lru_cache(maxsize=16)
