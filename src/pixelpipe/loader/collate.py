@@ -6,7 +6,9 @@ collate function stacks the images without converting them to float, and :class:
 PrefetchLoader` converts and normalises the whole batch on the device. Moving ``uint8`` rather than
 ``float32`` between worker processes and to the GPU is four times less data.
 
-Differences from the reference: images are stacked in one pass (no zero-filled buffer, no per-sample add),
+Differences from the reference: images are stacked in one pass (no zero-filled buffer, no per-sample add)
+into shared memory when the collate runs in a DataLoader worker (sending the batch to the main process then
+copies nothing, as with ``default_collate``),
 and bad input (non-``uint8`` images, images of different shapes, AugMix tuples of different lengths, samples
 that are not ``(image, target)`` pairs) raises :class:`~pixelpipe.errors.ConfigError` naming the sample,
 where the reference ``assert``\\ s or silently truncates float images to ``uint8``.
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
+from ..batch._memory import empty_batch
 from ..errors import ConfigError
 
 __all__ = ["fast_collate"]
@@ -125,12 +128,12 @@ def fast_collate(batch: Sequence[tuple[Any, Any]]) -> tuple[torch.Tensor, torch.
             for j, view in enumerate(sample[0]):
                 views[j].append(_as_uint8_tensor(view, f"sample {i} view {j}"))
         shape = views[0][0].shape
-        out = torch.empty((batch_size * num_splits, *shape), dtype=torch.uint8)
+        out = empty_batch((batch_size * num_splits, *shape), torch.uint8)
         for j in range(num_splits):
             _stack_into(views[j], out[j * batch_size : (j + 1) * batch_size], f"view {j}, ")
         return out, targets.repeat((num_splits,) + (1,) * (targets.ndim - 1))
 
     images = [_as_uint8_tensor(s[0], f"sample {i} image") for i, s in enumerate(batch)]
-    out = torch.empty((batch_size, *images[0].shape), dtype=torch.uint8)
+    out = empty_batch((batch_size, *images[0].shape), torch.uint8)
     _stack_into(images, out, "")
     return out, targets

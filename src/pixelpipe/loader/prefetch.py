@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..batch._memory import advise_huge_pages
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import derive_seed, get_rng, use_rng
@@ -188,7 +189,13 @@ class PrefetchLoader:
         fmt = torch.channels_last if self.channels_last and x.ndim == 4 else torch.contiguous_format
         # convert, then subtract and divide in place: the reference's arithmetic, bit for bit, and faster
         # on the CPU than one mixed-dtype ``torch.sub(x_uint8, mean, out=...)``
-        return x.to(dtype=self.img_dtype, memory_format=fmt).sub_(self.mean).div_(self.std)
+        if x.device.type != "cpu":
+            return x.to(dtype=self.img_dtype, memory_format=fmt).sub_(self.mean).div_(self.std)
+        # on the CPU, first touching a fresh float batch (tens of MB) costs as much as the arithmetic:
+        # allocate it with huge pages where the kernel allows (about 2x faster here)
+        out = torch.empty(x.shape, dtype=self.img_dtype, memory_format=fmt)
+        advise_huge_pages(out)
+        return out.copy_(x).sub_(self.mean).div_(self.std)
 
     def _erase(self, x: torch.Tensor) -> torch.Tensor:
         """Batched erasing, with the mask work limited to the images that get a box."""
