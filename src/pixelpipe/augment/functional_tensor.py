@@ -164,9 +164,24 @@ _HALF_UP = 2.0**-9  # above float32 resolution (OpenCV computes in float32) up t
 _FILL_CACHE: dict[tuple[int, int, tuple[int, ...]], np.ndarray] = {}
 
 
+_ZEROS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _zeros(h: int, w: int) -> np.ndarray:
+    """A read-only ``(H, W)`` uint8 image of zeros (cached)."""
+    out = _ZEROS.get((h, w))
+    if out is None:
+        if len(_ZEROS) >= 16:
+            _ZEROS.clear()
+        out = np.zeros((h, w), np.uint8)
+        out.flags.writeable = False
+        _ZEROS[(h, w)] = out
+    return out
+
+
 def _fill_image(h: int, w: int, fill: float | Sequence[float], ch: int) -> np.ndarray:
     """A read-only ``(H, W, C)`` image of the fill colour (cached: building one costs about a warp)."""
-    vals = tuple(int(v) for v in _fill_vector(fill, ch).view(-1).tolist())
+    vals = _fill_values(fill, ch)
     key = (h, w, vals)
     out = _FILL_CACHE.get(key)
     if out is None:
@@ -240,7 +255,7 @@ def _affine_cv2(
     # OpenCV's nearest rounds half to even; a tiny shift makes exact halves round up, as Pillow's test does
     m_mask = m + np.array([[0.0, 0.0, _HALF_UP], [0.0, 0.0, _HALF_UP]])
     outside = cv2.warpAffine(
-        np.zeros((h, w), np.uint8),
+        _zeros(h, w),
         m_mask,
         (w, h),
         flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
@@ -507,7 +522,8 @@ def gaussian_blur(img: torch.Tensor, radius: float) -> torch.Tensor:
 # --- geometric ops (Pillow's affine sampling) -------------------------------------------------------------
 
 
-def _fill_vector(fill: float | Sequence[float], channels: int) -> torch.Tensor:
+def _fill_values(fill: float | Sequence[float], channels: int) -> tuple[int, ...]:
+    """The fill colour as one integer per channel (RGB to L with Pillow's weights; missing channels 255)."""
     vals = [float(fill)] if isinstance(fill, (int, float)) else [float(v) for v in fill]
     if channels == 1 and len(vals) >= 3:
         r, g, b = (round(float(v)) for v in vals[:3])
@@ -515,7 +531,11 @@ def _fill_vector(fill: float | Sequence[float], channels: int) -> torch.Tensor:
     if len(vals) == 1:
         vals = vals * channels
     vals = (vals + [255.0] * channels)[:channels]
-    return torch.tensor([round(v) for v in vals], dtype=torch.float64).view(channels, 1, 1)
+    return tuple(round(v) for v in vals)
+
+
+def _fill_vector(fill: float | Sequence[float], channels: int) -> torch.Tensor:
+    return torch.tensor(_fill_values(fill, channels), dtype=torch.float64).view(channels, 1, 1)
 
 
 def _cubic(
