@@ -211,12 +211,15 @@ class AugMixAugment(Transform):
         base = as_array(img)
         if base is None:  # not a CPU uint8 image with 1 or 3 channels: plain torch arithmetic
             return self._apply_torch(img, params)
-        mixed = np.zeros(base.shape, dtype=np.float32)
+        mixed = np.empty(base.shape, dtype=np.float32)
         scratch = np.empty(base.shape, dtype=np.float32)
-        for w, chain in zip(params.weights, params.chains, strict=True):
-            # mixed += float32(w) * float32(aug), without temporaries
-            np.multiply(as_array(self._chain(img, chain)), np.float32(w), out=scratch, dtype=np.float32)
-            mixed += scratch
+        for k, (w, chain) in enumerate(zip(params.weights, params.chains, strict=True)):
+            # mixed += float32(w) * float32(aug), without temporaries; the first chain is written, not added
+            # to zeros (the same values: products are >= 0, and 0 + x == x)
+            dst = mixed if k == 0 else scratch
+            np.multiply(as_array(self._chain(img, chain)), np.float32(w), out=dst, dtype=np.float32)
+            if k:
+                mixed += scratch
         mixed8 = np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8)
         if is_pil:
             mixed_img = Image.fromarray(mixed8[:, :, 0] if mixed8.shape[2] == 1 else mixed8)
