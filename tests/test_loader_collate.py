@@ -88,3 +88,21 @@ def test_output_is_fresh_memory() -> None:
 def test_bad_input_raises_config_error(batch, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         fast_collate(batch)
+
+
+def _collate_reports_sharing(batch):
+    x, y = fast_collate(batch)
+    return x, y, torch.tensor(x.is_shared())
+
+
+def test_worker_batches_are_collated_into_shared_memory() -> None:
+    """In a DataLoader worker the batch is written straight into shared memory (sending it to the main
+    process then copies nothing); in the main process it is ordinary memory."""
+    samples = [(torch.full((3, 4, 5), i, dtype=torch.uint8), i) for i in range(6)]
+    loader = torch.utils.data.DataLoader(
+        samples, batch_size=3, num_workers=1, collate_fn=_collate_reports_sharing
+    )
+    for x, y, shared in loader:
+        assert bool(shared)
+        assert x[:, 0, 0, 0].tolist() == y.tolist()
+    assert not fast_collate(samples)[0].is_shared()
