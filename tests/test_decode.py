@@ -226,3 +226,28 @@ def test_tv_decode_equals_torchvision_public_decoders(monkeypatch, fmt, direct):
         assert torch.equal(got, public)
     with pytest.raises(RuntimeError):
         D.tv_decode(data[: len(data) // 3] + b"\x00" * 8, ImageReadMode.RGB, jpeg=fmt == "JPEG")
+
+
+def test_without_torchvision_decoders_pillow_decodes(monkeypatch):
+    """torchvision deprecates its image decoders: where they are gone, decode_tensor and the fused crop
+    still work (through Pillow), with the same pixels as decode_pil."""
+    import builtins
+
+    import pixelpipe.io.decode as D
+    from pixelpipe.transforms import DecodeRandomResizedCrop, RandomResizedCropAndInterpolation
+
+    real_import = builtins.__import__
+
+    def no_tv_decoders(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "torchvision.io" and fromlist and {"decode_jpeg", "decode_image"} & set(fromlist):
+            raise ImportError("this torchvision has no image decoders")
+        return real_import(name, globals, locals, fromlist, level)
+
+    monkeypatch.setattr(D, "_TV_OPS", False)
+    monkeypatch.setattr(builtins, "__import__", no_tv_decoders)
+    data = encode(make_image(5, (33, 27)), "JPEG")
+    assert D.tv_decode(data, __import__("torchvision.io").io.ImageReadMode.RGB, jpeg=True) is None
+    got = decode_tensor(data)
+    assert torch.equal(got, torch.from_numpy(np.array(decode_pil(data))).permute(2, 0, 1))
+    crop = DecodeRandomResizedCrop(rrc=RandomResizedCropAndInterpolation(16))
+    assert crop(data).shape == (3, 16, 16)

@@ -395,21 +395,25 @@ def _tv_ops() -> Any:
 
 def tv_decode(
     data: bytes | bytearray | memoryview, read_mode: Any, *, jpeg: bool, orient: bool = False
-) -> Any:
+) -> torch.Tensor | None:
     """Decode with torchvision's libjpeg-turbo / libwebp ops, skipping the Python wrappers.
 
     ``torchvision.io.decode_jpeg`` costs about 30 µs per call on top of the decoder (usage logging and a
     deprecation warning, filtered but still raised, since 0.29); calling the registered op directly is
-    what it does underneath. Falls back to the public functions if the ops are not where we expect.
-    Raises ``RuntimeError`` (as torchvision does) for data the decoder rejects.
+    what it does underneath. Falls back to the public functions if the ops are not where we expect, and
+    returns ``None`` if this torchvision has no image decoders at all (they are deprecated in favour of
+    TorchCodec): callers then decode with Pillow. Raises ``RuntimeError`` (as torchvision does) for data
+    the decoder rejects.
     """
     buf = torch.frombuffer(bytearray(data), dtype=torch.uint8)
     ops = _tv_ops()
     if ops is not None:
         op = ops.decode_jpeg if jpeg else ops.decode_image
         return op(buf, read_mode.value, orient)
-    from torchvision.io import decode_image, decode_jpeg
-
+    try:
+        from torchvision.io import decode_image, decode_jpeg
+    except ImportError:
+        return None
     fn = decode_jpeg if jpeg else decode_image
     return fn(buf, mode=read_mode, apply_exif_orientation=orient)
 

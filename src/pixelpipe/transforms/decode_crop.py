@@ -147,6 +147,8 @@ class DecodeRandomResizedCrop(Transform):
                 read_mode = ImageReadMode.RGB if self.mode == "RGB" else ImageReadMode.GRAY
                 full = tv_decode(data, read_mode, jpeg=True)
             else:  # pixelpipe's decoder: torchvision's PNG decoder can crash the process on corrupt rows
+                full = None
+            if full is None:  # (or a torchvision without image decoders: Pillow decodes)
                 full = decode_tensor(data, self.mode)
             out = F.resized_crop(full, c.top, c.left, c.height, c.width, self.rrc.size, c.interpolation)
             return tensor_to_pil(out) if self.output == "pil" else out
