@@ -17,7 +17,8 @@ PIL pipeline gives:
 
 CPU fast path (CPU tensors with 1 or 3 channels): bilinear geometric ops use ``cv2.warpAffine`` in float32
 with Pillow's coordinate convention and edge/fill rule (**mean <= 0.25 level** on noisy test images, about
-0.002 on photos; max 1 level; same fill pixels as Pillow); bicubic geometric ops (OpenCV's cubic is over 1
+0.002 on photos; max 1 level; same fill pixels as Pillow), translations along one axis a float32 blend of
+two shifted views instead of a warp (same bounds, 3x cheaper); bicubic geometric ops (OpenCV's cubic is over 1
 level off), Equalize, Color, Sharpness and GaussianBlur run Pillow's own op on a copy (**identical**);
 Contrast takes Pillow's mean grey level and applies a table of Pillow's blend of every value (**identical**);
 Solarize, SolarizeAdd and Brightness use ``cv2.LUT`` (**identical**). OpenCV runs
@@ -263,6 +264,50 @@ def _affine_cv2(
         borderValue=255,
     )
     cv2.copyTo(_fill_image(h, w, fill, ch), outside, out)
+    return out
+
+
+def _shift_cv2(arr: np.ndarray, dx: float, dy: float, fill: float | Sequence[float]) -> np.ndarray:
+    """:func:`_affine_cv2` for a translation along one axis (``dx`` or ``dy`` is 0), bilinear.
+
+    Each output pixel mixes two neighbours along that axis with the same weight, so no warp is needed:
+    ``a + (b - a) * t`` on shifted views of the edge-padded image (float32, truncated, as Pillow's
+    formula), the fill where Pillow's sample centre falls outside the image. About 3x cheaper than the warp;
+    within the warp path's tolerance of Pillow (float32 instead of float64 arithmetic).
+    """
+    cv2 = _cv()
+    h, w, ch = arr.shape
+    axis, shift, size = (1, dx, w) if dy == 0.0 else (0, dy, h)
+    whole = math.floor(shift)
+    t = shift - whole
+    # output index i samples i + shift (index coordinates); inside while the centre i + 0.5 + shift is in
+    # [0, size): i in [lo, hi)
+    lo = min(max(math.ceil(-0.5 - shift), 0), size)
+    hi = min(max(math.ceil(size - 0.5 - shift), lo), size)
+    out = np.empty_like(arr)
+    filled = _fill_image(h, w, fill, ch)
+    for part in (slice(0, lo), slice(hi, size)):
+        index = (slice(None), part) if axis == 1 else (part,)
+        out[index] = filled[index]
+    if hi > lo:
+        pad = (1, 1, 0, 0) if axis == 0 else (0, 0, 1, 1)
+        padded = cv2.copyMakeBorder(arr, *pad, cv2.BORDER_REPLICATE).reshape(
+            h + 2 * (axis == 0), w + 2 * (axis == 1), ch
+        )
+        start = lo + whole + 1  # padded index of the left/top neighbour of output lo
+        index = [slice(None)] * 2
+        index[axis] = slice(start, start + hi - lo)
+        first = padded[tuple(index)]
+        index[axis] = slice(start + 1, start + 1 + hi - lo)
+        second = padded[tuple(index)]
+        region = [slice(None)] * 2
+        region[axis] = slice(lo, hi)
+        if t == 0.0:
+            out[tuple(region)] = first
+        else:
+            base = first.astype(np.float32)
+            diff = cv2.subtract(second, first, dtype=cv2.CV_32F).reshape(base.shape)
+            out[tuple(region)] = cv2.scaleAdd(diff, t, base).reshape(base.shape).astype(np.uint8)
     return out
 
 
@@ -554,6 +599,9 @@ def _affine(
     """Output pixel ``(x, y)`` takes input ``(a x + b y + c, d x + e y + f)`` in pixel-centre coordinates."""
     _check(img)
     if interpolation == "bilinear" and _cpu_fast(img):
+        a, b, c, d, e, f = (float(v) for v in matrix)
+        if a == 1.0 and b == 0.0 and d == 0.0 and e == 1.0 and (c == 0.0 or f == 0.0):
+            return _per_image(img, lambda arr: _shift_cv2(arr, c, f, fill))
         return _per_image(img, lambda arr: _affine_cv2(arr, matrix, fill, interpolation))
     if interpolation == "bicubic" and _cpu_fast(img):  # OpenCV's cubic (a = -0.75) is > 1 level off
         pil_fill = FP.fill_for_mode(fill, "L" if img.shape[-3] == 1 else "RGB")
