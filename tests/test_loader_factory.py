@@ -258,3 +258,26 @@ def test_cpu_prefetch_restores_thread_count(folder: Path) -> None:
     for _ in loader:
         assert torch.get_num_threads() == threads  # the batch work ran on one thread and restored it
     assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cpu_prefetcher_reuses_batch_memory_only_when_nothing_holds_it(channels_last: bool) -> None:
+    """Large CPU batches are normalised into reused memory, but a batch the caller keeps (or a view of it)
+    is never overwritten: every kept batch still holds its own normalised images."""
+    gen = torch.Generator().manual_seed(0)
+    inputs = [torch.randint(0, 256, (16, 3, 256, 256), dtype=torch.uint8, generator=gen) for _ in range(5)]
+    pairs = [(x, torch.zeros(16, dtype=torch.long)) for x in inputs]
+    loader = PrefetchLoader(pairs, device="cpu", channels_last=channels_last)
+    kept = [x for x, _ in loader]  # every batch held at once
+    assert len({x.data_ptr() for x in kept}) == len(kept)
+    views = [x[3] for x, _ in loader]  # only a view of each batch held
+    assert len({v.data_ptr() for v in views}) == len(views)
+    for x, v, raw in zip(kept, views, inputs):
+        expected = raw.float().sub_(loader.mean).div_(loader.std)
+        assert torch.equal(x, expected) and torch.equal(v, expected[3])
+        assert x.is_contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format
+        )
+
+    ptrs = [x.data_ptr() for x, _ in loader]  # nothing held: two buffers take turns
+    assert len(set(ptrs)) <= 2

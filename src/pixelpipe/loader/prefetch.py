@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..batch._memory import advise_huge_pages
+from ..batch._memory import BatchBuffers
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import derive_seed, get_rng, use_rng
@@ -183,6 +183,7 @@ class PrefetchLoader:
             )
         self.is_cuda = self.device.type == "cuda" and torch.cuda.is_available()
         self.stream: torch.cuda.Stream | None = None
+        self._buffers = BatchBuffers(keep=2)  # the batch the caller holds and the one being made
         self._skip_mark: Any = None
 
     def _normalize(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,20 +192,23 @@ class PrefetchLoader:
         # on the CPU than one mixed-dtype ``torch.sub(x_uint8, mean, out=...)``
         if x.device.type != "cpu":
             return x.to(dtype=self.img_dtype, memory_format=fmt).sub_(self.mean).div_(self.std)
-        # on the CPU, first touching a fresh float batch (tens of MB) costs as much as the arithmetic:
-        # allocate it with huge pages where the kernel allows (about 2x faster here)
-        out = torch.empty(x.shape, dtype=self.img_dtype, memory_format=fmt)
-        advise_huge_pages(out)
+        # on the CPU, first touching a fresh float batch (tens of MB) costs as much as the arithmetic: reuse
+        # the memory of batches nobody holds any more (huge pages where the kernel allows)
+        out = self._buffers.empty(x.shape, self.img_dtype, fmt)
         return out.copy_(x).sub_(self.mean).div_(self.std)
 
     def _erase(self, x: torch.Tensor) -> torch.Tensor:
-        """Batched erasing, with the mask work limited to the images that get a box."""
+        """Batched erasing, with the mask work limited to the images that get a box.
+
+        On the CPU the boxes are written as slices of the batch itself (only erased pixels are touched);
+        elsewhere the images with a box are gathered, erased with masks and scattered back.
+        """
         erasing = self.random_erasing
         params = erasing.make_params(x, get_rng())
         rows = np.flatnonzero(params.valid.any(axis=1))
         if rows.size == 0:
             return x
-        if rows.size == x.shape[0]:
+        if rows.size == x.shape[0] or x.device.type == "cpu":
             return erasing.apply(x, params)
         sub = type(params)(params.boxes[rows], params.valid[rows], params.seed)
         index = torch.from_numpy(rows).to(x.device, non_blocking=True)
