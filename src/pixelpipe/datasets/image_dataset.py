@@ -42,7 +42,7 @@ from ..errors import ConfigError, SampleError
 from ..io.decode import USE_DEFAULT, decode_pil, decode_tensor, read_bytes, resolve_max_image_pixels
 from ..io.encoded import EncodedImage
 from ..readers.base import Reader
-from .skips import SkipLog, SkipMark, SkipRecord, SkipReport
+from .skips import SkipLog, SkipRecord, SkipReport, SkipReporting
 
 __all__ = ["ImageDataset", "SkipRecord", "SkipReport"]
 
@@ -63,7 +63,7 @@ def check_decode_options(owner: str, max_image_pixels: Any, exif_transpose: Any)
     return resolve_max_image_pixels(max_image_pixels, f"{owner}: max_image_pixels")
 
 
-class ImageDataset(torch.utils.data.Dataset):
+class ImageDataset(SkipReporting, torch.utils.data.Dataset):
     """Images and targets from a reader (folder, tar, Hugging Face dataset, or your own ``Reader``).
 
     Args:
@@ -173,42 +173,6 @@ class ImageDataset(torch.utils.data.Dataset):
     def decodes_in_transform(self) -> bool:
         """Whether samples go to the transform encoded (its ``accepts_encoded``; not with ``load_bytes``)."""
         return not self.load_bytes and bool(getattr(self.transform, "accepts_encoded", False))
-
-    @property
-    def num_skipped(self) -> int:
-        """Samples skipped so far by this dataset in every process (DataLoader workers included)."""
-        return self._skips.num_skipped
-
-    @property
-    def skipped(self) -> list[SkipRecord]:
-        """The listed skips so far (see :meth:`skip_report`)."""
-        return list(self._skips.report().records)
-
-    def skip_mark(self) -> SkipMark:
-        """The current position in the skip log, for :meth:`skip_report` ``(since=...)``."""
-        return self._skips.mark()
-
-    def skip_report(self, since: SkipMark | None = None) -> SkipReport:
-        """Which samples were skipped (file, index, error), in every process, since ``since`` or ever.
-
-        Example:
-            >>> from pixelpipe.readers import Reader
-            >>> class Junk(Reader):
-            ...     def __len__(self):
-            ...         return 2
-            ...     def __getitem__(self, i):
-            ...         return b'not an image', i
-            ...     def _filename(self, i, basename=False, absolute=False):
-            ...         return f'junk{i}.jpg'
-            >>> ds = ImageDataset(None, reader=Junk(), on_error='skip', max_skips=1)
-            >>> ds[0]
-            Traceback (most recent call last):
-            ...
-            pixelpipe.errors.SampleError: 1 consecutive samples failed to load, ...
-            >>> print(ds.skip_report().summary())
-            1 sample skipped (1 ImageDecodeError): ImageDecodeError: ... ('junk0.jpg', index 0): ...
-        """
-        return self._skips.report(since)
 
     def __repr__(self) -> str:
         extra = f", on_error={self.on_error!r}" if self.on_error != "raise" else ""

@@ -35,7 +35,7 @@ from ..rng import derive_seed, use_rng
 from ..streaming.plan import resolve_rank_world
 from ..streaming.source import Record
 from .image_dataset import check_decode_options, error_text
-from .skips import SkipLog, SkipMark, SkipRecord, SkipReport
+from .skips import SkipLog, SkipRecord, SkipReporting
 
 __all__ = ["IterableImageDataset"]
 
@@ -44,7 +44,7 @@ _ON_ERROR = ("raise", "skip")
 _BACKENDS = ("pil", "tensor", "bytes")
 
 
-class IterableImageDataset(torch.utils.data.IterableDataset):
+class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
     """Images and targets streamed from a reader (``wds/``, ``hfids/`` or your own iterable reader).
 
     Args:
@@ -210,24 +210,6 @@ class IterableImageDataset(torch.utils.data.IterableDataset):
     def filenames(self, basename: bool = False, absolute: bool = False) -> list[str]:
         """Sample names as the reader lists them."""
         return self.reader.filenames(basename=basename, absolute=absolute)
-
-    @property
-    def num_skipped(self) -> int:
-        """Samples skipped so far in every process (DataLoader workers included)."""
-        return self._skips.num_skipped
-
-    @property
-    def skipped(self) -> list[SkipRecord]:
-        """The listed skips so far (see :meth:`skip_report`)."""
-        return list(self._skips.report().records)
-
-    def skip_mark(self) -> SkipMark:
-        """The current position in the skip log, for :meth:`skip_report` ``(since=...)``."""
-        return self._skips.mark()
-
-    def skip_report(self, since: SkipMark | None = None) -> SkipReport:
-        """Which samples were skipped (shard, key, position, error), in every process, since ``since``."""
-        return self._skips.report(since)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reader={self.reader!r}, len={len(self)}, on_error={self.on_error!r})"

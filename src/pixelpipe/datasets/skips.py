@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch.utils.data import get_worker_info
 
-__all__ = ["RECORDS_PER_WORKER", "SkipLog", "SkipMark", "SkipRecord", "SkipReport"]
+__all__ = ["RECORDS_PER_WORKER", "SkipLog", "SkipMark", "SkipRecord", "SkipReport", "SkipReporting"]
 
 _COUNT_SLOTS = 257  # slot 0: the main process; 1 + k: DataLoader worker k (mod 256)
 _RINGS = 16  # worker k writes its records to ring k % 16
@@ -240,3 +240,50 @@ class SkipLog:
         local = self._local[local_from:] if local_from <= len(self._local) else []
         records = [r for _, r in self._worker_records(since)]
         return SkipReport(max(0, total), tuple(local + records))
+
+
+class SkipReporting:
+    """The skip API of a dataset that keeps a :class:`SkipLog` in ``self._skips`` (map-style and streams).
+
+    Records name the file and index of a map-style sample, or the shard, key and position of a streamed
+    one.
+    """
+
+    _skips: SkipLog
+
+    @property
+    def num_skipped(self) -> int:
+        """Samples skipped so far by this dataset in every process (DataLoader workers included)."""
+        return self._skips.num_skipped
+
+    @property
+    def skipped(self) -> list[SkipRecord]:
+        """The listed skips so far (see :meth:`skip_report`)."""
+        return list(self._skips.report().records)
+
+    def skip_mark(self) -> SkipMark:
+        """The current position in the skip log, for :meth:`skip_report` ``(since=...)``."""
+        return self._skips.mark()
+
+    def skip_report(self, since: SkipMark | None = None) -> SkipReport:
+        """Which samples were skipped and why, in every process, since ``since`` or ever.
+
+        Example:
+            >>> from pixelpipe.datasets import ImageDataset
+            >>> from pixelpipe.readers import Reader
+            >>> class Junk(Reader):
+            ...     def __len__(self):
+            ...         return 2
+            ...     def __getitem__(self, i):
+            ...         return b'not an image', i
+            ...     def _filename(self, i, basename=False, absolute=False):
+            ...         return f'junk{i}.jpg'
+            >>> ds = ImageDataset(None, reader=Junk(), on_error='skip', max_skips=1)
+            >>> ds[0]
+            Traceback (most recent call last):
+            ...
+            pixelpipe.errors.SampleError: 1 consecutive samples failed to load, ...
+            >>> print(ds.skip_report().summary())
+            1 sample skipped (1 ImageDecodeError): ImageDecodeError: ... ('junk0.jpg', index 0): ...
+        """
+        return self._skips.report(since)
