@@ -61,11 +61,8 @@ def empty_batch(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
     """An uninitialised contiguous CPU tensor for a batch: shared memory in DataLoader workers."""
     shape = tuple(int(s) for s in shape)
     if get_worker_info() is not None:
-        numel = 1
-        for s in shape:
-            numel *= s
         elem = torch.empty(0, dtype=dtype)
-        storage = elem._typed_storage()._new_shared(numel, device=elem.device)
+        storage = elem._typed_storage()._new_shared(math.prod(shape), device=elem.device)
         return elem.new(storage).view(shape)
     out = torch.empty(shape, dtype=dtype)
     advise_huge_pages(out)
@@ -106,7 +103,7 @@ class BatchBuffers:
     ) -> torch.Tensor:
         """An uninitialised CPU tensor of ``shape`` and ``dtype`` in ``memory_format``."""
         shape = tuple(int(s) for s in shape)
-        nbytes = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+        nbytes = math.prod(shape) * dtype.itemsize
         if nbytes < _MIN_BYTES or self.keep < 1:
             return torch.empty(shape, dtype=dtype, memory_format=memory_format)
         for k, (buf, lease) in enumerate(self._slots):
