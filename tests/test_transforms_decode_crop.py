@@ -14,7 +14,8 @@ from torchvision.io import decode_image
 
 import pixelpipe.transforms as T
 from conftest import encode, make_image
-from pixelpipe.transforms.decode_crop import REDUCING_GAP, DecodeCropParams, draft_scale
+from pixelpipe.transforms.decode_crop import REDUCING_GAPS, DecodeCropParams, draft_scale
+from pixelpipe.transforms.resize import CropParams
 
 
 def _large_jpeg(photos_dir) -> bytes:
@@ -49,8 +50,7 @@ def test_full_decode_path_equals_decode_then_crop():
     dec = T.DecodeRandomResizedCrop(48)
     full = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8))
     for seed in range(5):
-        p = dec.make_params(data, np.random.default_rng(seed))
-        assert p.scale == 1  # small image: never reduced
+        p = DecodeCropParams(dec.make_params(data, np.random.default_rng(seed)).crop, 1)  # full decode
         assert torch.equal(dec.apply(data, p), dec.rrc.apply(full, p.crop))
 
 
@@ -70,10 +70,15 @@ def test_draft_scale_keeps_output_resolution():
     for win in range(200, 4000, 37):
         s = draft_scale(win, win + 50, 224, 224)
         assert s in (1, 2, 4, 8)
-        if s > 1:
-            assert win // s >= REDUCING_GAP * 224
-        if s < 8:
-            assert win // (2 * s) < REDUCING_GAP * 224 or (win + 50) // (2 * s) < REDUCING_GAP * 224
+        if s > 1:  # the shrunk window keeps the scale's margin over the output on both axes
+            assert win // s >= REDUCING_GAPS[s] * 224
+        for larger in (t for t in (2, 4, 8) if t > s):  # and no larger scale would
+            need = REDUCING_GAPS[larger] * 224
+            assert win // larger < need or (win + 50) // larger < need
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return 10 * np.log10(255**2 / max(float(((a.double() - b.double()) ** 2).mean()), 1e-12))
 
 
 def test_reduced_decode_psnr_against_full_decode(photos_dir):
@@ -86,11 +91,37 @@ def test_reduced_decode_psnr_against_full_decode(photos_dir):
         if p.scale == 1:
             continue
         reduced += 1
-        a = dec.apply(data, p).double()
-        b = dec.apply(data, DecodeCropParams(p.crop, 1)).double()
-        psnr = 10 * np.log10(255**2 / max(float(((a - b) ** 2).mean()), 1e-12))
+        psnr = _psnr(dec.apply(data, p), dec.apply(data, DecodeCropParams(p.crop, 1)))
         assert psnr >= 35.0, f"scale {p.scale}: PSNR {psnr:.1f} dB"
     assert reduced >= 3
+
+
+def _detail_tile(photos_dir, name: str, size: tuple[int, int]) -> bytes:
+    """A large JPEG with full-resolution detail: the photo tiled, not upscaled (generated noise+waves without
+    the photos)."""
+    w, h = size
+    if photos_dir is not None and (photos_dir / name).is_file():
+        arr = np.asarray(Image.open(photos_dir / name).convert("RGB"))
+    else:
+        arr = np.asarray(make_image(sum(map(ord, name)), (400, 300)))
+    tiles = (h // arr.shape[0] + 1, w // arr.shape[1] + 1, 1)
+    return encode(Image.fromarray(np.ascontiguousarray(np.tile(arr, tiles)[:h, :w])), quality=90)
+
+
+@pytest.mark.parametrize("name", ["gravel.png", "grass.png", "china.jpg", "retina.jpg"])
+@pytest.mark.parametrize("scale", [2, 4])
+def test_reduced_decode_psnr_at_the_threshold(photos_dir, name, scale):
+    """Windows just at the scale's margin (the hardest case the rule allows), full-detail textures."""
+    side = int(np.ceil(REDUCING_GAPS[scale] * 224)) * scale
+    data = _detail_tile(photos_dir, name, (side * 3 // 2, side * 3 // 2))
+    dec = T.DecodeRandomResizedCrop(224)
+    for top, left, aspect in [(0, 0, 1.0), (37, 91, 1.2), (13, 29, 0.8)]:
+        h, w = (side, int(side * aspect)) if aspect >= 1 else (int(side / aspect), side)
+        crop = CropParams(top, left, h, w, "bilinear")
+        assert draft_scale(h, w, 224, 224) == scale
+        reduced, full = (dec.apply(data, DecodeCropParams(crop, s)) for s in (scale, 1))
+        psnr = _psnr(reduced, full)
+        assert psnr >= 35.0, f"{name} scale {scale} window {h}x{w}: PSNR {psnr:.1f} dB"
 
 
 def test_rejects_non_bytes():

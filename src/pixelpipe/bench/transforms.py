@@ -2,11 +2,11 @@
 
 Both sides start from the same JPEG bytes and include decoding: the reference opens with PIL and converts
 to RGB, then runs its ``create_transform(..., use_prefetcher=True)`` (uint8 tensor out). pixelpipe decodes
-with ``torchvision.io`` straight to a uint8 tensor (train: the crop window is drawn from the header first and
-large JPEGs are decoded at reduced DCT scale where the output resolution allows) and runs the stages of its
-own ``create_transform`` (uint8 tensor out): all on tensors ("tensor"), or with the augmentation stage on PIL
-("hybrid"). Rounds alternate between the runners; the table shows medians and the best ratio. Without timm
-installed (a dev dependency only) the reference column reads "n/a".
+with ``torchvision.io`` straight to a uint8 tensor (train, as ``create_loader`` does: the crop window is drawn
+from the header first and large JPEGs are decoded at reduced DCT scale where the output resolution allows)
+and runs the stages of its own ``create_transform`` (uint8 tensor out): all on tensors ("tensor"), or with
+the augmentation stage on PIL ("hybrid"). Rounds alternate between the runners; the table shows medians and
+the best ratio. Without timm installed (a dev dependency only) the reference column reads "n/a".
 
     pixelpipe bench            # full run
     pixelpipe bench --quick    # a short run
@@ -89,25 +89,28 @@ def _reference_runner(cfg: dict[str, Any]) -> Runner:
 def _ours_runner(cfg: dict[str, Any], path: str = "tensor") -> Runner:
     """pixelpipe's pipeline on uint8 tensors.
 
-    Eval, and train with ``path='tensor'``: the public path, ``pixelpipe.io.decode_tensor`` then
-    ``create_transform`` (crop, flip and augmentation all on the uint8
-    tensor, the augment ops through the OpenCV/Pillow CPU backend); ``path='hybrid'``: the random resized
-    crop is decided from the JPEG header and decoded at reduced DCT scale where that keeps the output
+    Eval: the public path, ``pixelpipe.io.decode_tensor`` then ``create_transform``. Train with
+    ``path='tensor'``: what ``create_loader``'s workers run, ``fuse_decode(create_transform(...))`` on an
+    :class:`~pixelpipe.io.EncodedImage` (the crop window drawn from the header and the decode fused with the
+    random resized crop, reduced DCT scale where it keeps the output resolution; flip and augmentation on the
+    uint8 tensor, the augment ops through the OpenCV/Pillow CPU backend); ``path='hybrid'``: the random
+    resized crop is decided from the JPEG header and decoded at reduced DCT scale where that keeps the output
     resolution (:class:`~pixelpipe.transforms.DecodeRandomResizedCrop`), resized on tensors and handed over
     as a PIL image, the flip and augmentation stage run on PIL, one conversion back at the end.
     """
-    from ..io import decode_tensor
+    from ..io import EncodedImage, decode_tensor
     from ..rng import get_rng
     from ..transforms import Compose, DecodeRandomResizedCrop, create_transform
+    from ..transforms.decode_crop import fuse_decode
 
     rng = get_rng()
     if not cfg.get("is_training"):
         tf = create_transform(224, use_prefetcher=True, **cfg)
         return lambda data: tf(decode_tensor(data), rng=rng)
     primary, secondary, final = create_transform(224, use_prefetcher=True, separate=True, **cfg)
-    if path == "tensor":  # the public path: decode_tensor + create_transform, every stage on tensors
-        tf = create_transform(224, use_prefetcher=True, **cfg)
-        return lambda data: tf(decode_tensor(data), rng=rng)
+    if path == "tensor":  # the loader's path: decode fused with the crop, every stage on tensors
+        fused = fuse_decode(create_transform(224, use_prefetcher=True, **cfg))
+        return lambda data: fused(EncodedImage(data), rng=rng)
     # decode + crop + resize to a PIL image in one step, flip and augment on PIL, convert once at the end
     pipe = Compose(
         [
