@@ -14,7 +14,7 @@ from torchvision.io import decode_image
 
 import pixelpipe.transforms as T
 from conftest import encode, make_image
-from pixelpipe.transforms.decode_crop import REDUCING_GAPS, DecodeCropParams, draft_scale
+from pixelpipe.transforms.decode_crop import REDUCING_GAP, DecodeCropParams, draft_scale
 from pixelpipe.transforms.resize import CropParams
 
 
@@ -70,11 +70,10 @@ def test_draft_scale_keeps_output_resolution():
     for win in range(200, 4000, 37):
         s = draft_scale(win, win + 50, 224, 224)
         assert s in (1, 2, 4, 8)
-        if s > 1:  # the shrunk window keeps the scale's margin over the output on both axes
-            assert win // s >= REDUCING_GAPS[s] * 224
-        for larger in (t for t in (2, 4, 8) if t > s):  # and no larger scale would
-            need = REDUCING_GAPS[larger] * 224
-            assert win // larger < need or (win + 50) // larger < need
+        if s > 1:  # the shrunk window keeps the margin over the output on both axes
+            assert win // s >= REDUCING_GAP * 224
+        if s < 8:  # and the next scale would not
+            assert win // (2 * s) < REDUCING_GAP * 224 or (win + 50) // (2 * s) < REDUCING_GAP * 224
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -109,19 +108,22 @@ def _detail_tile(photos_dir, name: str, size: tuple[int, int]) -> bytes:
 
 
 @pytest.mark.parametrize("name", ["gravel.png", "grass.png", "china.jpg", "retina.jpg"])
-@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("scale", [2, 4, 8])
 def test_reduced_decode_psnr_at_the_threshold(photos_dir, name, scale):
-    """Windows just at the scale's margin (the hardest case the rule allows), full-detail textures."""
-    side = int(np.ceil(REDUCING_GAPS[scale] * 224)) * scale
-    data = _detail_tile(photos_dir, name, (side * 3 // 2, side * 3 // 2))
+    """Windows just at the margin (the hardest case the rule allows) on full-detail textures, including one
+    at the bottom-right corner of an image whose size is not a multiple of the scale."""
+    side = int(np.ceil(REDUCING_GAP * 224)) * scale
+    size = side * 3 // 2 + 3
+    data = _detail_tile(photos_dir, name, (size, size))
     dec = T.DecodeRandomResizedCrop(224)
-    for top, left, aspect in [(0, 0, 1.0), (37, 91, 1.2), (13, 29, 0.8)]:
+    corner = size - int(side * 1.2)
+    for top, left, aspect in [(0, 0, 1.0), (37, 91, 1.2), (13, 29, 0.8), (size - side, corner, 1.2)]:
         h, w = (side, int(side * aspect)) if aspect >= 1 else (int(side / aspect), side)
         crop = CropParams(top, left, h, w, "bilinear")
         assert draft_scale(h, w, 224, 224) == scale
         reduced, full = (dec.apply(data, DecodeCropParams(crop, s)) for s in (scale, 1))
         psnr = _psnr(reduced, full)
-        assert psnr >= 35.0, f"{name} scale {scale} window {h}x{w}: PSNR {psnr:.1f} dB"
+        assert psnr >= 35.0, f"{name} scale {scale} window {h}x{w} at ({top}, {left}): PSNR {psnr:.1f} dB"
 
 
 def test_rejects_non_bytes():

@@ -3,14 +3,13 @@ output resolution.
 
 The crop window is drawn from the image size in the header, before any pixel is decoded, with the same
 distribution as :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation`. When the window, shrunk by
-a JPEG DCT scale factor ``s`` in ``{2, 4, 8}``, is still larger than the output on both axes by the margin
-:data:`REDUCING_GAPS` gives for ``s`` (1.25x at ``1/2``, 2x at ``1/4`` and ``1/8``), the JPEG is decoded at
-``1/s`` scale (PIL ``draft``) and the window is resized from there; the output is never upsampled from a
-reduced decode. Otherwise the image is decoded in full (``torchvision.io``, to a ``uint8``
+a JPEG DCT scale factor ``s`` in ``{2, 4, 8}``, is still at least 1.25 times the output size on both axes
+(:data:`REDUCING_GAP`), the JPEG is decoded at ``1/s`` scale (PIL ``draft``) and the window is resized from
+there; the output is never upsampled from a reduced decode. Otherwise the image is decoded in full (``torchvision.io``, to a ``uint8``
 tensor) and cropped before resizing.
 
 On large photos this decodes up to 64x fewer pixels; the result stays within a few grey levels of the
-full-decode path (PSNR above 35 dB, see :data:`REDUCING_GAPS` and the tests).
+full-decode path (PSNR above 35 dB, see :data:`REDUCING_GAP` and the tests).
 
 :func:`fuse_decode` turns a ``create_transform`` pipeline into a :class:`DecodePipeline`, which also accepts
 an :class:`~pixelpipe.io.EncodedImage` (what :class:`~pixelpipe.datasets.ImageDataset` hands a transform
@@ -44,7 +43,7 @@ from .interpolation import to_pil_interp
 from .resize import CropParams, RandomResizedCropAndInterpolation, _choose, _sample_window
 
 __all__ = [
-    "REDUCING_GAPS",
+    "REDUCING_GAP",
     "DecodePipeline",
     "DecodeRandomResizedCrop",
     "draft_scale",
@@ -53,18 +52,17 @@ __all__ = [
     "tensor_to_pil",
 ]
 
-#: For each JPEG scale divisor ``s``: how many times the output size the window, shrunk by ``s``, must stay
-#: on both axes for a ``1/s`` decode, so that the final antialiased resize still does enough of the filtering
-#: (like PIL's ``reducing_gap``). Measured against the full-decode path on the benchmark photos and on
-#: full-detail tiles of them (``gravel``, ``grass``, ``china``: not upscaled), windows at the threshold:
-#: ``1/2`` at 1.25x stays at or above 37 dB (1x: 33 dB on the textures); ``1/4`` needs 2x (1.25x: 31 dB on
-#: upscaled photos, whose 2x2 IDCT blocks show), and ``1/8`` is held to the same.
-REDUCING_GAPS: dict[int, float] = {8: 2.0, 4: 2.0, 2: 1.25}
+#: A ``1/s`` decode is used only when the window, shrunk by ``s``, stays at least this many times the output
+#: size on both axes, so that the final antialiased resize still does part of the filtering (like PIL's
+#: ``reducing_gap``). Measured against the full-decode path, windows at the threshold, every scale: at or
+#: above 42 dB on the benchmark photos and 36 dB on full-detail textures (photos tiled, not upscaled:
+#: ``gravel``, ``grass``, ``china``, ``astronaut``); a gap of 1 would give 33 dB on those textures.
+REDUCING_GAP = 1.25
 
 
 def draft_scale(win_h: int, win_w: int, out_h: int, out_w: int) -> int:
-    """The largest JPEG scale divisor ``s`` (1, 2, 4 or 8) keeping the window :data:`REDUCING_GAPS` ``[s]``
-    times the output on both axes.
+    """The largest JPEG scale divisor ``s`` (1, 2, 4 or 8) keeping the window :data:`REDUCING_GAP` times the
+    output on both axes.
 
     Example:
         >>> draft_scale(1400, 1000, 224, 224), draft_scale(2000, 1900, 224, 224)
@@ -72,8 +70,8 @@ def draft_scale(win_h: int, win_w: int, out_h: int, out_w: int) -> int:
         >>> draft_scale(600, 580, 224, 224), draft_scale(500, 500, 224, 224)
         (2, 1)
     """
-    for s, gap in REDUCING_GAPS.items():
-        if win_h // s >= gap * out_h and win_w // s >= gap * out_w:
+    for s in (8, 4, 2):
+        if win_h // s >= REDUCING_GAP * out_h and win_w // s >= REDUCING_GAP * out_w:
             return s
     return 1
 
@@ -158,9 +156,12 @@ class DecodeRandomResizedCrop(Transform):
             return tensor_to_pil(out) if self.output == "pil" else out
         pil = Image.open(io.BytesIO(data))
         width, height = pil.size
-        pil.draft(self.mode, (max(1, width // params.scale), max(1, height // params.scale)))
+        drafted = pil.draft(self.mode, (max(1, width // params.scale), max(1, height // params.scale)))
+        # A 1/s decode maps full-resolution x to x / s exactly (each 8x8 DCT block becomes 8/s pixels); its
+        # size is ceil(W / s), so pil.width / W would misplace windows by up to half a pixel towards the
+        # right and bottom edges. Pillow returns the exact extent of the original in the drafted image.
+        fx, fy = (drafted[1][2] / width, drafted[1][3] / height) if drafted else (1.0, 1.0)
         pil = pil.convert(self.mode) if pil.mode != self.mode else pil  # (convert would copy it)
-        fx, fy = pil.width / width, pil.height / height
         box = (c.left * fx, c.top * fy, (c.left + c.width) * fx, (c.top + c.height) * fy)
         out_h, out_w = self.rrc.size
         out = pil.resize((out_w, out_h), to_pil_interp(c.interpolation), box=box)
