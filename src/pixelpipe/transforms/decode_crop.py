@@ -5,8 +5,8 @@ The crop window is drawn from the image size in the header, before any pixel is 
 distribution as :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation`. When the window, shrunk by
 a JPEG DCT scale factor ``s`` in ``{2, 4, 8}``, is still at least 1.25 times the output size on both axes
 (:data:`REDUCING_GAP`), the JPEG is decoded at ``1/s`` scale (PIL ``draft``) and the window is resized from
-there; the output is never upsampled from a reduced decode. Otherwise the image is decoded in full (``torchvision.io``, to a ``uint8``
-tensor) and cropped before resizing.
+there; the output is never upsampled from a reduced decode. Otherwise the image is decoded in full
+(``torchvision.io``, to a ``uint8`` tensor) and cropped before resizing.
 
 On large photos this decodes up to 64x fewer pixels; the result stays within a few grey levels of the
 full-decode path (PSNR above 35 dB, see :data:`REDUCING_GAP` and the tests).
