@@ -375,7 +375,7 @@ def test_reduced_scale_fused_crop_keeps_colours(name):
     control = encode(img.convert("L").convert("RGB") if name == "grey" else img, "JPEG", quality=95)
     pipe = fuse_decode(create_transform(64, is_training=True, use_prefetcher=True, scale=(0.9, 1.0)))
     params = pipe.decode_crop.make_params(data, np.random.default_rng(0))
-    assert params.scale == 4  # decoded at 1/4 scale
+    assert params.scale == 8  # decoded at 1/8 scale
     got = pipe.decode_crop.apply(data, params).float()
     want = pipe.decode_crop.apply(control, params).float()  # the same crop of an RGB JPEG
     assert (got - want).abs().mean() < 2.0  # colours kept (an inverted CMYK would be ~100 off)

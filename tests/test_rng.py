@@ -43,6 +43,37 @@ def test_torch_manual_seed_also_reseeds():
     assert a == c != b
 
 
+def test_torch_reseed_with_the_same_seed_replays_the_stream():
+    """Re-seeding torch with the seed it already had (a notebook cell run twice) replays pixelpipe's draws,
+    also when torch's generator was used in between."""
+    from pixelpipe import Mixup
+
+    m = Mixup(num_classes=10, mixup_alpha=0.8, cutmix_alpha=1.0)
+    x, y = torch.randn(4, 3, 8, 8), torch.arange(4)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        first = prng.get_rng().random(3)
+        torch.rand(5)  # e.g. a model's initialisation between two pixelpipe calls
+        xm, ym = m(x, y)
+        runs.append((first, xm, ym, prng.get_rng().random(3)))
+    (a0, ax, ay, a1), (b0, bx, by, b1) = runs
+    np.testing.assert_array_equal(a0, b0)
+    np.testing.assert_array_equal(a1, b1)
+    assert torch.equal(ax, bx) and torch.equal(ay, by)
+
+
+def test_process_stream_keeps_going_while_torch_is_untouched():
+    torch.manual_seed(3)
+    g = prng.get_rng()
+    a = g.random(4)
+    assert prng.get_rng() is g  # no torch draw in between: the same generator continues
+    b = prng.get_rng().random(4)
+    assert not np.array_equal(a, b)
+    torch.rand(1)  # torch moved: a new draw from it
+    assert prng.get_rng() is not g
+
+
 def test_use_rng_scopes_and_restores():
     outer = prng.get_rng()
     with prng.use_rng(5) as g:

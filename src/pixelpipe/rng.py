@@ -11,9 +11,10 @@ Where :func:`get_rng` takes its generator from, first match wins:
 1. a generator installed for the current context with :func:`use_rng` (datasets install one per sample,
    derived from ``(seed, epoch, index)``, so a sample's augmentation does not depend on how many
    DataLoader workers there are);
-2. the process generator. It is derived from ``torch.initial_seed()``, so ``torch.manual_seed(s)`` (or
-   :func:`manual_seed`) makes a run reproducible, and it is re-derived automatically inside every
-   DataLoader worker process, whose torch seed differs, so workers never share a stream.
+2. the process generator. It is drawn from torch's default generator, and drawn again whenever that one
+   has moved (re-seeded, or used by a torch random op), so ``torch.manual_seed(s)`` (or
+   :func:`manual_seed`) makes a run reproducible, also when a process re-seeds with the same seed, and
+   every DataLoader worker process, whose torch seed differs, gets its own stream.
 
 Example:
     >>> import pixelpipe.rng as prng
@@ -75,18 +76,31 @@ def new_rng(*keys: int) -> np.random.Generator:
     return np.random.default_rng(derive_seed(*keys))
 
 
+def _torch_state() -> bytes:
+    return torch.default_generator.get_state().numpy().tobytes()
+
+
 class _ProcessRng:
-    """The per-process generator, re-derived when the process or torch's seed changes."""
+    """The per-process generator, drawn from torch's default generator.
+
+    It is drawn again (one 64-bit draw, which advances torch's generator) whenever torch's generator has
+    moved since the last draw: re-seeded (``torch.manual_seed``, also with the same seed as before, and the
+    per-worker seeding of DataLoader workers) or used by any torch random op. So pixelpipe's stream is a
+    function of torch's: re-seeding torch replays both, whatever ran in between. While torch's generator
+    does not move, the same generator keeps going.
+    """
 
     def __init__(self) -> None:
-        self.key: tuple[int, int] | None = None
+        self.pid: int | None = None
+        self.torch_state: bytes | None = None
         self.rng: np.random.Generator | None = None
 
     def get(self) -> np.random.Generator:
-        key = (os.getpid(), torch.initial_seed())
-        if key != self.key or self.rng is None:
-            self.rng = new_rng(key[1])
-            self.key = key
+        state = _torch_state()
+        if self.rng is None or state != self.torch_state or os.getpid() != self.pid:
+            self.rng = new_rng(int(torch.empty((), dtype=torch.int64).random_()))
+            self.torch_state = _torch_state()
+            self.pid = os.getpid()
         return self.rng
 
 
@@ -110,7 +124,7 @@ def manual_seed(seed: int) -> None:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
     torch.manual_seed(int(seed) & _MASK64)
-    _PROCESS.key = None
+    _PROCESS.rng = None
 
 
 @contextmanager
