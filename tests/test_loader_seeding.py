@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+import pixelpipe
 from pixelpipe.errors import ConfigError
 from pixelpipe.loader import (
     MultiEpochsDataLoader,
@@ -144,6 +145,23 @@ def test_seeded_dataset_forwards_and_pickles() -> None:
     assert torch.equal(back[SampleKey(1, 9)][0], wrapped[SampleKey(1, 9)][0])
     with pytest.raises(AttributeError):
         _ = wrapped.missing
+    assert wrapped.wrapped is ds and back.wrapped.n == 3
+
+
+def test_loader_dataset_dataset_is_the_wrapped_datasets_own() -> None:
+    """``loader.dataset.dataset`` reads the user's dataset's ``dataset`` attribute (an AugMixDataset's base),
+    as it does for a loader without the seeding wrapper."""
+    from pixelpipe.datasets import AugMixDataset
+
+    base = NoiseDataset(4)
+    mixed = AugMixDataset(base, num_splits=2)
+    loader = pixelpipe.create_loader(
+        mixed, input_size=(3, 8, 8), batch_size=2, is_training=True, num_aug_splits=2, device="cpu"
+    )
+    assert loader.dataset.wrapped is mixed
+    assert loader.dataset.dataset is base
+    with pytest.raises(AttributeError):
+        _ = SeededDataset(base).dataset  # the wrapped dataset has none
 
 
 def test_worker_seeding_arguments() -> None:

@@ -158,8 +158,8 @@ class SeededDataset(Dataset):
 
     Indexing with a :class:`SampleKey` installs ``use_rng(key.seed)`` around ``dataset[key.index]``; a
     plain ``int`` index is passed through (the sample then draws from the worker's process generator).
-    Other attributes (``transform``, ``filenames``, ``reader``, ...) are read from and written to the
-    wrapped dataset.
+    Other attributes (``transform``, ``filenames``, ``reader``, ``dataset``, ...) are read from and written
+    to the wrapped dataset, which :attr:`wrapped` returns.
 
     Example:
         >>> from pixelpipe.rng import get_rng
@@ -174,13 +174,19 @@ class SeededDataset(Dataset):
     """
 
     def __init__(self, dataset: Any) -> None:
-        self.__dict__["dataset"] = dataset
+        self.__dict__["_wrapped"] = dataset
+
+    @property
+    def wrapped(self) -> Any:
+        """The dataset this wraps (``loader.dataset.dataset`` is the wrapped dataset's own ``dataset``
+        attribute, as with an unwrapped loader: an :class:`~pixelpipe.datasets.AugMixDataset`'s base)."""
+        return self.__dict__["_wrapped"]
 
     def __getitem__(self, key: SampleKey | int) -> Any:
         if isinstance(key, tuple):
             with use_rng(key[1]):
-                return self.dataset[key[0]]
-        return self.dataset[key]
+                return self.wrapped[key[0]]
+        return self.wrapped[key]
 
     def __getitems__(self, keys: Sequence[SampleKey | int]) -> list[Any]:
         out = _SeededSamples(self[k] for k in keys)
@@ -189,21 +195,18 @@ class SeededDataset(Dataset):
         return out
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self.wrapped)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or "dataset" not in self.__dict__:
+        if name.startswith("__") or "_wrapped" not in self.__dict__:
             raise AttributeError(name)
-        return getattr(self.__dict__["dataset"], name)
+        return getattr(self.__dict__["_wrapped"], name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "dataset":
-            self.__dict__["dataset"] = value
-        else:
-            setattr(self.dataset, name, value)
+        setattr(self.wrapped, name, value)
 
     def __repr__(self) -> str:
-        return f"SeededDataset({self.dataset!r})"
+        return f"SeededDataset({self.wrapped!r})"
 
 
 class SeededCollate:

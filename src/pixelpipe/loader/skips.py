@@ -45,7 +45,7 @@ def find_skip_source(obj: Any) -> Any | None:
             return None
         if callable(getattr(obj, "skip_report", None)) and callable(getattr(obj, "skip_mark", None)):
             return obj
-        obj = getattr(obj, "dataset", None)
+        obj = getattr(obj, "wrapped", None) or getattr(obj, "dataset", None)
     return None
 
 
