@@ -8,8 +8,8 @@ import pytest
 
 import pixelpipe
 
-# Names of timm.data's public API that pixelpipe provides (NaFlex, TFDS, dataset-info helpers and scheduled
-# resolution sampling are out of scope; see the README).
+# Names of timm.data's public API that pixelpipe provides (NaFlex, TFDS and scheduled resolution sampling are
+# out of scope; see the README), plus find_images_and_targets (timm.data.readers.reader_image_folder).
 REFERENCE_NAMES = [
     "RandAugment",
     "AutoAugment",
@@ -53,6 +53,14 @@ REFERENCE_NAMES = [
     "IMAGENET_INCEPTION_MEAN",
     "IMAGENET_INCEPTION_STD",
     "DEFAULT_CROP_PCT",
+    "CustomDatasetInfo",
+    "DatasetInfo",
+    "DatasetInfoLabelMapper",
+    "LabelMappingCoverage",
+    "ImageNetInfo",
+    "infer_imagenet_subset",
+    "RealLabelsImagenet",
+    "find_images_and_targets",
 ]
 
 # (reference path, our name, parameters whose default deliberately differs, reference-only parameters)
@@ -85,6 +93,17 @@ SIGNATURES = [
     ("timm.data.auto_augment.augment_and_mix_transform", "augment_and_mix_transform", {}, set()),
     ("timm.data.auto_augment.AugmentOp", "AugmentOp", {}, set()),
     ("timm.data.create_reader", "create_reader", {}, set()),
+    (
+        "timm.data.readers.reader_image_folder.find_images_and_targets",
+        "find_images_and_targets",
+        {},
+        set(),
+    ),
+    ("timm.data.CustomDatasetInfo", "CustomDatasetInfo", {}, set()),
+    ("timm.data.DatasetInfoLabelMapper", "DatasetInfoLabelMapper", {}, set()),
+    ("timm.data.ImageNetInfo", "ImageNetInfo", {}, set()),
+    ("timm.data.infer_imagenet_subset", "infer_imagenet_subset", {}, set()),
+    ("timm.data.RealLabelsImagenet", "RealLabelsImagenet", {}, set()),
     (
         "timm.data.create_loader",
         "create_loader",

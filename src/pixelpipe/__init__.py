@@ -48,11 +48,19 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "pixelpipe.datasets": (
         "AugMixDataset",
+        "CustomDatasetInfo",
+        "DatasetInfo",
+        "DatasetInfoLabelMapper",
         "ImageDataset",
+        "ImageNetInfo",
         "IterableImageDataset",
+        "LabelMappingCoverage",
+        "RealLabelsImagenet",
         "SkipRecord",
         "SkipReport",
         "create_dataset",
+        "find_images_and_targets",
+        "infer_imagenet_subset",
     ),
     "pixelpipe.augment": (
         "AugMixAugment",
@@ -134,11 +142,19 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .constants import *
     from .datasets import (
         AugMixDataset,
+        CustomDatasetInfo,
+        DatasetInfo,
+        DatasetInfoLabelMapper,
         ImageDataset,
+        ImageNetInfo,
         IterableImageDataset,
+        LabelMappingCoverage,
+        RealLabelsImagenet,
         SkipRecord,
         SkipReport,
         create_dataset,
+        find_images_and_targets,
+        infer_imagenet_subset,
     )
     from .loader import (
         MultiEpochsDataLoader,
