@@ -87,3 +87,26 @@ def test_invalid_values_raise_config_error(args, match):
         resolve_data_config(args)
     with pytest.raises(ValueError):
         resolve_data_config(args)
+
+
+ONE_CHANNEL = "mean: expected 1 value (in_chans=1), got 3: (0.1, 0.2, 0.3)"
+THREE_CHANNELS = "std: expected 1 value (used for every channel) or 3 (one per channel, in_chans=3), got 2: "
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"in_chans": 1, "mean": (0.1, 0.2, 0.3)}, ONE_CHANNEL),
+        ({"in_chans": 3, "std": (0.1, 0.2)}, THREE_CHANNELS + "(0.1, 0.2)"),
+    ],
+)
+def test_per_channel_length_message_states_the_rule(args, message):
+    with pytest.raises(ConfigError) as info:
+        resolve_data_config(args)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("in_chans", [1, 3])
+def test_single_mean_and_std_broadcast_to_every_channel(in_chans):
+    cfg = resolve_data_config({"in_chans": in_chans, "mean": (0.5,), "std": [0.25]})
+    assert cfg["mean"] == (0.5,) * in_chans and cfg["std"] == (0.25,) * in_chans

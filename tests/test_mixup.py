@@ -334,3 +334,52 @@ def test_cpu_row_path_in_place_reads_partners_before_writing() -> None:
         out = mix_images(x.clone(), p, inplace=True)
         torch.testing.assert_close(out, expected_rows(x, p), rtol=0, atol=1e-6)
         assert torch.equal(out, mix_images(x, p))
+
+
+CL = torch.channels_last
+
+
+@pytest.mark.parametrize("mode", MIXUP_MODES)
+@pytest.mark.parametrize("flavour", ["mixup", "cutmix", "both"])
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize(
+    ("dtype", "size"),
+    [(torch.float32, (H, W)), (torch.float32, (96, 96)), (torch.bfloat16, (96, 96)), (torch.uint8, (H, W))],
+)  # (96, 96) float rows take the pair-by-pair CPU path, (H, W) the batched kernels
+def test_channels_last_input_gives_channels_last_output(mode, flavour, inplace, dtype, size) -> None:
+    """As in the reference (which mixes in place), the output keeps the batch's memory format."""
+    g = torch.Generator().manual_seed(14)
+    x = (torch.rand(B, C, *size, generator=g) * 255).to(dtype)
+    m = Mixup(mode=mode, num_classes=NUM_CLASSES, inplace=inplace, **FLAVOURS[flavour])
+    t = torch.arange(B) % NUM_CLASSES
+    ref, ref_t = m(x.clone(), t, rng=np.random.default_rng(3))
+    out, out_t = m(x.contiguous(memory_format=CL), t, rng=np.random.default_rng(3))
+    assert ref.is_contiguous() and out.is_contiguous(memory_format=CL)
+    assert torch.equal(out, ref) and torch.equal(out_t, ref_t)
+
+
+@pytest.mark.parametrize("mode", MIXUP_MODES)
+def test_channels_last_on_accelerator_code_path(monkeypatch, mode: str) -> None:
+    import pixelpipe.batch.mixup as mixup_module
+
+    x, t = batch(15)
+    m = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode=mode, num_classes=NUM_CLASSES)
+    ref, _ = m(x, t, rng=np.random.default_rng(2))
+    monkeypatch.setattr(mixup_module, "_avoid_sync", lambda t: True)
+    out, _ = m(x.contiguous(memory_format=CL), t, rng=np.random.default_rng(2))
+    assert out.is_contiguous(memory_format=CL) and torch.equal(out, ref)
+
+
+def test_other_layouts_give_contiguous_output_and_collate_is_unaffected() -> None:
+    from pixelpipe.batch import FastCollateMixup
+
+    x, t = batch(16)
+    m = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=NUM_CLASSES)
+    strided = torch.rand(B, C, H, 2 * W)[..., ::2]  # neither NCHW- nor channels-last-contiguous
+    for inp in (x, strided):
+        out, _ = m(inp, t, rng=np.random.default_rng(0))
+        ref, _ = m(inp.contiguous(), t, rng=np.random.default_rng(0))
+        assert out.is_contiguous() and torch.equal(out, ref)
+    collate = FastCollateMixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=NUM_CLASSES)
+    samples = [(torch.randint(0, 256, (C, H, W), dtype=torch.uint8), i) for i in range(B)]
+    assert collate(samples, rng=np.random.default_rng(0))[0].is_contiguous()

@@ -31,7 +31,8 @@ def _ours_vs_timm_folder(root, **kw):
     ours = ReaderImageFolder(root, **kw)
     ref = RefFolder(str(root), **kw)
     assert ours.class_to_idx == ref.class_to_idx
-    assert ours.filenames() == ref.filenames()
+    for flags in ({}, {"basename": True}, {"absolute": True}):
+        assert ours.filenames(**flags) == ref.filenames(**flags), flags
     assert ours.targets.tolist() == [t for _, t in ref.samples]
     assert list(ours.samples) == [tuple(s) for s in ref.samples]
     return ours
@@ -54,7 +55,8 @@ def _ours_vs_timm_tar(root, **kw):
     ref = RefTar(str(root), **kw)
     assert ours.class_name_to_idx == ref.class_name_to_idx
     assert ours.root_is_tar == ref.root_is_tar
-    assert ours.filenames() == ref.filenames()
+    for flags in ({}, {"basename": True}, {"absolute": True}, {"basename": True, "absolute": True}):
+        assert ours.filenames(**flags) == ref.filenames(**flags), flags  # tars: member names, never paths
     assert ours.targets.tolist() == ref.targets.tolist()
     ref_data = []
     for i in range(len(ref)):

@@ -171,3 +171,21 @@ def test_resume_mid_epoch_in_new_process(tmp_path):
     # and within each worker the order is the uninterrupted one (batches alternate workers 0, 1, 0, ...)
     assert first == full[:9]
     assert rest == full[9:]
+
+
+@pytest.mark.parametrize(("repeats", "length"), [(0.0, 12), (0, 12), (1.0, 12), (2.0, 24), (2, 24)])
+def test_repeats_accepts_integral_floats(tmp_path, repeats, length):
+    # timm's train.py passes --epoch-repeats (a float, default 0.) straight through as repeats=
+    write_wds(tmp_path, [6, 6], image=False)
+    ds = create_dataset(
+        "wds/x", root=tmp_path, split="train", is_training=True, batch_size=4, seed=42, repeats=repeats,
+        image_backend="bytes",
+    )  # fmt: skip
+    assert len(ds) == length and type(ds.reader.repeats) is int
+
+
+@pytest.mark.parametrize("repeats", [1.5, -1, -2.0, True, "2", float("nan"), float("inf")])
+def test_repeats_rejects_bad_values(tmp_path, repeats):
+    write_wds(tmp_path, [6, 6], image=False)
+    with pytest.raises(ConfigError, match=r"repeats must be an int >= 0, got"):
+        create_dataset("wds/x", root=tmp_path, split="train", repeats=repeats, image_backend="bytes")

@@ -10,6 +10,7 @@ import random
 import numpy as np
 import pytest
 import torch
+import torchvision.transforms as TVT
 import torchvision.transforms.functional as TVF
 
 import pixelpipe.transforms as T
@@ -184,12 +185,38 @@ REPR_CONFIGS = [
         vflip=0.5,
     ),
     dict(input_size=(3, 192, 256), is_training=True, re_prob=0.5, re_count=3, re_num_splits=2),
+    # a list input_size: the reference's crops print size=[H, W] (a tuple or an int prints (H, W))
+    dict(input_size=[3, 224, 224], crop_pct=0.9),
+    dict(input_size=[3, 224, 320]),
+    dict(input_size=[224, 224]),
+    dict(input_size=(3, 224, 224), crop_pct=0.9),
+    dict(input_size=[3, 224, 224], crop_mode="squash", crop_pct=1.0),
+    dict(input_size=[3, 224, 224], crop_mode="border"),
+    dict(input_size=[3, 224, 224], crop_border_pixels=2, use_prefetcher=True),
+    dict(input_size=[3, 224, 224], is_training=True),
+    dict(input_size=[3, 224, 224], is_training=True, no_aug=True),
+    dict(input_size=[3, 192, 256], is_training=True, train_crop_mode="rkrc"),
+    dict(input_size=[3, 224, 224], is_training=True, train_crop_mode="rkrr"),
 ]
 
 
 @pytest.mark.parametrize("cfg", REPR_CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 def test_create_transform_repr_equals_reference(cfg):
     assert repr(T.create_transform(**cfg)) == repr(timm_data.create_transform(**cfg))
+
+
+@pytest.mark.parametrize("size", [[30, 60], (30, 60), 30, [30], (30,)])
+def test_crop_class_reprs_equal_reference(size):
+    # only the repr follows the argument's type: the size used is always the checked (height, width) tuple
+    pairs = [
+        (T.CenterCrop, TVT.CenterCrop),  # the reference's factory uses torchvision's
+        (T.CenterCropOrPad, timm_tf.CenterCropOrPad),
+        (T.RandomCropOrPad, timm_tf.RandomCropOrPad),
+    ]
+    for ours_cls, ref_cls in pairs:
+        ours = ours_cls(size)
+        assert repr(ours) == repr(ref_cls(size)), ours_cls
+        assert isinstance(ours.size, tuple) and len(ours.size) == 2
 
 
 def test_separate_repr_equals_reference():

@@ -42,7 +42,11 @@ def _per_channel(name: str, value: Any, in_chans: int) -> tuple[float, ...]:
     if len(values) == 1:
         return values * in_chans
     if len(values) != in_chans:
-        raise ConfigError(f"{name}: expected 1 or {in_chans} values (one per channel), got {len(values)}")
+        if in_chans == 1:
+            allowed = "1 value (in_chans=1)"
+        else:
+            allowed = f"1 value (used for every channel) or {in_chans} (one per channel, in_chans={in_chans})"
+        raise ConfigError(f"{name}: expected {allowed}, got {len(values)}: {values!r}")
     return values
 
 

@@ -408,6 +408,17 @@ def _mix_pairs_cpu(
             pairs.write_inplace(i, j)
 
 
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    """The layout a new output for ``x`` gets: channels-last if ``x`` is (and is not also NCHW-contiguous)."""
+    if x.is_contiguous():
+        return torch.contiguous_format
+    if x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    if x.ndim == 5 and x.is_contiguous(memory_format=torch.channels_last_3d):
+        return torch.channels_last_3d
+    return torch.contiguous_format
+
+
 def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -> torch.Tensor:
     """Apply :class:`MixupParams` to a batch; pure apart from the opt-in ``inplace``.
 
@@ -428,7 +439,8 @@ def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -
         inplace: write the result into ``x[:N]`` and return that view.
 
     Returns:
-        ``(N, ..., H, W)`` tensor, ``x``'s dtype and device.
+        ``(N, ..., H, W)`` tensor, ``x``'s dtype, device and memory format (``channels_last`` in,
+        ``channels_last`` out; other layouts give a contiguous tensor unless ``inplace``).
 
     Example:
         >>> x = torch.arange(4.0).reshape(2, 1, 1, 2)
@@ -450,7 +462,7 @@ def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -
     if inplace:
         out = x[:n]
     else:
-        out = torch.empty((n, *x.shape[1:]), dtype=x.dtype, device=x.device)
+        out = torch.empty((n, *x.shape[1:]), dtype=x.dtype, device=x.device, memory_format=_memory_format(x))
         advise_huge_pages(out)
     half = b // 2
     row_bytes = x[0].numel() * max(4, x.element_size())  # integer rows are blended in float32

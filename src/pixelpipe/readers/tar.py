@@ -483,16 +483,13 @@ class ReaderImageInTar(Reader):
         self._lock = threading.Lock()
 
     def _filename(self, index: int, basename: bool = False, absolute: bool = False) -> str:
+        """The member's name inside its tar, or its base name.
+
+        ``absolute`` is accepted and ignored, as in the reference (REFERENCE §1.6): a member has no path on
+        disk, so ``filename(i, absolute=True)`` is the member name too.
+        """
         name = self.index.names[index]
-        if basename:
-            return posixpath.basename(name)
-        if absolute:
-            i = int(index)
-            child = int(self.index.columns["child"][i])
-            parts = [os.path.abspath(self._tar_path(int(self.index.columns["tar"][i])))]
-            parts += [self._children[child]] if child >= 0 else []
-            return "/".join([*parts, name])
-        return name
+        return posixpath.basename(name) if basename else name
 
 
 def _pread(f, size: int, offset: int, lock: threading.Lock | None) -> bytes:

@@ -39,6 +39,7 @@ from typing import Any
 import torch
 from torch.utils.data import get_worker_info
 
+from .._checks import check_int
 from ..errors import ConfigError, SampleError
 from ..readers.base import Reader
 from ..rng import new_rng
@@ -106,7 +107,8 @@ class ShardStream(Reader):
             size given to :meth:`set_loader_cfg` replaces it.
         num_samples: samples per epoch before padding (default: all); ``repeats`` multiplies it.
         seed: common seed; must be the same on every rank.
-        repeats: repeat the data this many times per epoch (``0`` and ``1``: once).
+        repeats: repeat the data this many times per epoch (``0`` and ``1``: once); an int, or a float
+            with an integral value (``2.0``, as timm's ``--epoch-repeats`` passes it).
         shuffle_size: shuffle buffer size in records (default ``WDS_SHUFFLE_SIZE`` or 8192; ``0``: off).
         initial_size: records buffered before the first is emitted (default ``WDS_INITIAL_SIZE`` or 2048).
         rank: this rank (default: ``torch.distributed``, then ``RANK``, then 0).
@@ -135,15 +137,10 @@ class ShardStream(Reader):
             raise ConfigError(
                 f"source must implement ShardSource (shard_lengths, shard_name, iter_shard), got {source!r}"
             )
-        for name, value in (("batch_size", batch_size), ("repeats", repeats)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value < (1 if name == "batch_size" else 0)
-            ):
-                raise ConfigError(
-                    f"{name} must be an int >= {1 if name == 'batch_size' else 0}, got {value!r}"
-                )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        # timm's train.py passes --epoch-repeats, a float (default 0.): integral floats count as ints
+        repeats = check_int(repeats, "repeats", type(self).__name__, lo=0)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed must be an int, got {seed!r}")
         self.source = source

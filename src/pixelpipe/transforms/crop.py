@@ -46,6 +46,15 @@ def _check_fill(fill: Any, owner: str) -> Fill:
     raise ConfigError(f"{owner}: fill must be a finite number or a sequence of them, got {fill!r}")
 
 
+def size_repr(size: Any, checked: tuple[int, int]) -> list | tuple[int, int]:
+    """The ``size`` a crop's repr shows: a two-item list as the caller gave it, else ``(height, width)``.
+
+    The reference's crops keep a list argument as a list, so their reprs print ``size=[224, 224]`` for
+    ``create_transform([3, 224, 224])``; the crop itself always uses the checked tuple.
+    """
+    return list(size) if isinstance(size, list) and len(size) == 2 else checked
+
+
 def _check_padding_mode(mode: Any, owner: str) -> str:
     if mode not in _PADDING_MODES:
         raise ConfigError(f"{owner}: padding_mode must be one of {', '.join(_PADDING_MODES)}, got {mode!r}")
@@ -121,6 +130,7 @@ class CenterCropOrPad(Transform):
 
     def __init__(self, size: int | Sequence[int], fill: Fill = 0, padding_mode: str = "constant") -> None:
         self.size = F.setup_size(size, "size", "CenterCropOrPad")
+        self._size_repr = size_repr(size, self.size)
         self.fill = _check_fill(fill, "CenterCropOrPad")
         self.padding_mode = _check_padding_mode(padding_mode, "CenterCropOrPad")
 
@@ -128,7 +138,7 @@ class CenterCropOrPad(Transform):
         return center_crop_or_pad(img, self.size, self.fill, self.padding_mode)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(size={self.size})"
+        return f"{self.__class__.__name__}(size={self._size_repr})"
 
 
 class RandomCropOrPad(Transform):
@@ -142,6 +152,7 @@ class RandomCropOrPad(Transform):
 
     def __init__(self, size: int | Sequence[int], fill: Fill = 0, padding_mode: str = "constant") -> None:
         self.size = F.setup_size(size, "size", "RandomCropOrPad")
+        self._size_repr = size_repr(size, self.size)
         self.fill = _check_fill(fill, "RandomCropOrPad")
         self.padding_mode = _check_padding_mode(padding_mode, "RandomCropOrPad")
 
@@ -165,7 +176,7 @@ class RandomCropOrPad(Transform):
         return crop_or_pad(img, top, left, self.size[0], self.size[1], self.fill, self.padding_mode)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(size={self.size})"
+        return f"{self.__class__.__name__}(size={self._size_repr})"
 
 
 class RandomPad(Transform):

@@ -320,10 +320,13 @@ def transforms_imagenet_eval(
     return Compose(tfl + _tail(use_prefetcher, normalize, mean, std))
 
 
-def _img_size(input_size: Any) -> int | tuple[int, ...]:
-    """``input_size`` (an int, ``(H, W)`` or ``(C, H, W)``) checked; a sequence gives its last two."""
+def _img_size(input_size: Any) -> int | tuple[int, ...] | list[int]:
+    """``input_size`` (an int, ``(H, W)`` or ``(C, H, W)``) checked; a sequence gives its last two.
+
+    A list stays a list (only the crops' reprs show the difference, ``size=[224, 224]``, as the reference's).
+    """
     if isinstance(input_size, Sequence) and not isinstance(input_size, str) and 1 <= len(input_size) <= 3:
-        size = tuple(input_size[-2:])
+        size = list(input_size[-2:]) if isinstance(input_size, list) else tuple(input_size[-2:])
         check_size(size, "input_size", "create_transform")
         return size
     check_size(input_size, "input_size", "create_transform")

@@ -21,6 +21,7 @@ from ..errors import ConfigError
 from ..rng import get_rng
 from . import functional as F
 from .base import Transform
+from .crop import size_repr
 from .interpolation import interp_mode_to_str, resolve_interpolation
 
 __all__ = ["CenterCrop", "RandomResizedCropAndInterpolation", "Resize", "ResizeKeepRatio"]
@@ -111,12 +112,13 @@ class CenterCrop(Transform):
 
     def __init__(self, size: int | Sequence[int]) -> None:
         self.size = F.setup_size(size, "size", "CenterCrop")
+        self._size_repr = size_repr(size, self.size)
 
     def apply(self, img: Any, params: Any) -> Any:
         return F.center_crop(img, self.size)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(size={self.size})"
+        return f"{self.__class__.__name__}(size={self._size_repr})"
 
 
 @dataclass(frozen=True)
