@@ -179,3 +179,11 @@ def test_bad_output_raises():
 
     with pytest.raises(ConfigError, match="output"):
         T.DecodeRandomResizedCrop(64, output="numpy")
+
+
+def test_decode_pipeline_prints_as_its_compose():
+    from pixelpipe.transforms.decode_crop import fuse_decode
+
+    tf = T.create_transform(32, is_training=True)
+    fused = fuse_decode(tf)
+    assert type(fused).__name__ == "DecodePipeline" and repr(fused) == repr(tf)

@@ -209,6 +209,11 @@ class DecodePipeline(Compose):
         if type(first) is RandomResizedCropAndInterpolation:  # subclasses may draw differently
             self.decode_crop = DecodeRandomResizedCrop(rrc=first, reduced_decode=reduced_decode)
 
+    def __repr__(self) -> str:
+        # prints as the Compose it was made from (``print(loader.dataset.transform)`` as with timm)
+        lines = "".join(f"\n    {t}" for t in self.transforms)
+        return f"Compose({lines}\n)"
+
     def __call__(self, img: Any, *, rng: np.random.Generator | None = None) -> Any:
         if not isinstance(img, EncodedImage):
             return super().__call__(img, rng=rng)
