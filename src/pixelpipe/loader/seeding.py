@@ -264,7 +264,7 @@ def worker_init(worker_id: int, worker_seeding: str | Callable[[Any], int] = "al
     scope (iterable datasets, a custom collate function given plain samples):
 
     * ``'all'`` (default) and ``'part'``: nothing to do. torch seeds each worker from the loader's base
-      seed, and pixelpipe's process generator follows ``torch.initial_seed()``, so workers never share a
+      seed, and pixelpipe's process generator is drawn from torch's generator, so workers never share a
       stream. pixelpipe has no separate NumPy stream, so the reference's ``'part'`` (skip re-seeding NumPy,
       to reproduce old results) is accepted and behaves like ``'all'``. Global NumPy / Python ``random``
       state is left alone.
