@@ -36,7 +36,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="pixelpipe-demo", help="output folder (dataset, preview grid)")
     p.add_argument("--per-class", type=int, default=200, help="training images per class (built-in data)")
     p.add_argument("--img-size", type=int, default=224, help="training input size")
-    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW, one-cycle schedule)")
     p.add_argument("--workers", type=int, default=2, help="DataLoader workers (0: main process)")
