@@ -123,8 +123,7 @@ def manual_seed(seed: int) -> None:
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
-    torch.manual_seed(int(seed) & _MASK64)
-    _PROCESS.rng = None
+    torch.manual_seed(int(seed) & _MASK64)  # the process generator is drawn again: torch's state moved
 
 
 @contextmanager

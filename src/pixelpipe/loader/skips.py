@@ -45,8 +45,7 @@ def find_skip_source(obj: Any) -> Any | None:
             return None
         if callable(getattr(obj, "skip_report", None)) and callable(getattr(obj, "skip_mark", None)):
             return obj
-        inner = getattr(obj, "wrapped", None)  # a SeededDataset's own dataset
-        obj = inner if inner is not None else getattr(obj, "dataset", None)
+        obj = getattr(obj, "dataset", None)
     return None
 
 

@@ -64,9 +64,13 @@ class Compose:
     def __getitem__(self, index: int) -> Callable[..., Any]:
         return self.transforms[index]
 
+    #: The name ``repr`` prints (``None``: the class name); a subclass that stands in for a plain Compose
+    #: sets ``'Compose'``.
+    repr_name: str | None = None
+
     def __repr__(self) -> str:
         lines = "".join(f"\n    {t}" for t in self.transforms)
-        return f"{self.__class__.__name__}({lines}\n)"
+        return f"{self.repr_name or self.__class__.__name__}({lines}\n)"
 
 
 class RandomApply(Transform):

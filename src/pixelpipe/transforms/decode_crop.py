@@ -201,6 +201,8 @@ class DecodePipeline(Compose):
 
     #: :class:`~pixelpipe.datasets.ImageDataset` hands this transform encoded images.
     accepts_encoded = True
+    #: Prints as the Compose it was made from (``print(loader.dataset.transform)`` as with timm).
+    repr_name = "Compose"
 
     def __init__(self, transforms: Any, *, reduced_decode: bool = True) -> None:
         super().__init__(transforms.transforms if isinstance(transforms, Compose) else transforms)
@@ -208,11 +210,6 @@ class DecodePipeline(Compose):
         self.decode_crop: DecodeRandomResizedCrop | None = None
         if type(first) is RandomResizedCropAndInterpolation:  # subclasses may draw differently
             self.decode_crop = DecodeRandomResizedCrop(rrc=first, reduced_decode=reduced_decode)
-
-    def __repr__(self) -> str:
-        # prints as the Compose it was made from (``print(loader.dataset.transform)`` as with timm)
-        lines = "".join(f"\n    {t}" for t in self.transforms)
-        return f"Compose({lines}\n)"
 
     def __call__(self, img: Any, *, rng: np.random.Generator | None = None) -> Any:
         if not isinstance(img, EncodedImage):
