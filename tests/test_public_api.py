@@ -109,18 +109,7 @@ SIGNATURES = [
         "create_loader",
         # device: cuda when available, else cpu (the reference hard-codes cuda).
         {"device"},
-        {
-            "tf_preprocessing",
-            "input_size_choices",
-            "batch_size_choices",
-            "batch_choice_weights",
-            "batch_choice_seed",
-            "batch_choice_schedule",
-            "batch_schedule_epochs",
-            "batch_schedule_spread",
-            "batch_schedule_random_mix",
-            "num_batches",
-        },
+        set(),
     ),
 ]
 

@@ -10,6 +10,7 @@ from .factory import create_loader
 from .multi_epochs import MultiEpochsDataLoader, RepeatSampler
 from .prefetch import PrefetchLoader, adapt_to_chs, resolve_device
 from .samplers import OrderedDistributedSampler, RepeatAugSampler
+from .scheduled import ScheduledBatchSampler, ScheduledTransformDataset
 from .seeding import SampleKey, SeededCollate, SeededDataset, SeededSampler, worker_init
 from .skips import find_skip_source, skip_report
 
@@ -20,6 +21,8 @@ __all__ = [
     "RepeatAugSampler",
     "RepeatSampler",
     "SampleKey",
+    "ScheduledBatchSampler",
+    "ScheduledTransformDataset",
     "SeededCollate",
     "SeededDataset",
     "SeededSampler",

@@ -20,9 +20,19 @@ Differences from the reference:
 * ``channels_last`` output option;
 * ``augment_on='device'`` (not in the reference): the workers only decode (or read bytes) and the batch
   is augmented on the device (:mod:`pixelpipe.device`);
-* argument errors are :class:`~pixelpipe.errors.ConfigError` (the reference ``assert``\\ s); reference
-  arguments pixelpipe does not implement (TF preprocessing, scheduled resolution sampling) are accepted at
-  their defaults and rejected with a clear error otherwise.
+* argument errors are :class:`~pixelpipe.errors.ConfigError` (the reference ``assert``\\ s);
+  ``tf_preprocessing=True`` (needs TensorFlow) is rejected with a clear error;
+* ``grayscale_prob=None`` and ``gaussian_blur_prob=None`` (timm's ``train.py`` defaults) are off, as in
+  the reference.
+
+Scheduled resolution (``input_size_choices``, REFERENCE §9.8, timm's ``train.py --train-img-sizes``): each
+batch gets one of the input sizes (with its batch size from ``batch_size_choices``), drawn by a
+:class:`~pixelpipe.loader.ScheduledBatchSampler` whose shape schedule is a pure function of
+``batch_choice_seed`` and the epoch (the same as the reference's for the same seed); ``loader.batch_sampler``
+is that sampler and the dataset is wrapped in a :class:`~pixelpipe.loader.ScheduledTransformDataset` that
+applies the batch's transform (images are decoded whole first: the fused crop-while-decoding is not used
+in this mode). While ``input_size_choices`` is ``None`` the other scheduling arguments are ignored, as in
+the reference.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, default_collate
 
@@ -41,23 +52,10 @@ from .collate import fast_collate
 from .multi_epochs import MultiEpochsDataLoader
 from .prefetch import PrefetchLoader, resolve_device
 from .samplers import OrderedDistributedSampler, RepeatAugSampler
+from .scheduled import ScheduledBatchSampler, ScheduledTransformDataset
 from .seeding import SeededCollate, SeededDataset, SeededSampler, check_worker_seeding, worker_init
 
 __all__ = ["create_loader"]
-
-# Reference-only arguments and their defaults: accepted at the default, rejected otherwise.
-_UNSUPPORTED = {
-    "tf_preprocessing": (False, "TF preprocessing needs TensorFlow and is out of scope"),
-    "input_size_choices": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "batch_size_choices": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "batch_choice_weights": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "batch_choice_seed": (0, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "batch_choice_schedule": ("constant", "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "batch_schedule_epochs": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "batch_schedule_spread": (0.65, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "batch_schedule_random_mix": (0.1, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-    "num_batches": (None, "scheduled resolution sampling (REFERENCE 9.8) is not implemented"),
-}
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -66,18 +64,54 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return value
 
 
-def _check_unsupported(kwargs: dict[str, Any]) -> None:
-    for name, value in kwargs.items():
-        if name not in _UNSUPPORTED:
+def _check_unknown(kwargs: dict[str, Any]) -> None:
+    if kwargs:
+        raise ConfigError(
+            f"create_loader() got an unexpected keyword argument {sorted(kwargs)[0]!r}; see "
+            "help(pixelpipe.create_loader) for the arguments."
+        )
+
+
+def _scheduled_sizes(
+    choices: Any, batch_size: int, batch_size_choices: Any, weights: Any, channels: int
+) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Resolve ``input_size_choices`` to ``(C, H, W)`` sizes and the batch size of each."""
+    if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence) or not choices:
+        raise ConfigError(
+            f"create_loader: input_size_choices must be a non-empty sequence of sizes, got {choices!r}."
+        )
+    sizes = []
+    for size in choices:
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+            size = (channels, int(size), int(size))
+        elif isinstance(size, Sequence) and len(size) in (2, 3):
+            size = (channels, *size) if len(size) == 2 else tuple(size)
+            if size[0] != channels:
+                raise ConfigError(
+                    f"create_loader: input size choice {size!r} has {size[0]} channels, not {channels}."
+                )
+        else:
             raise ConfigError(
-                f"create_loader() got an unexpected keyword argument {name!r}; reference-only arguments "
-                f"accepted at their defaults: {sorted(_UNSUPPORTED)}."
+                f"create_loader: each input size choice must be an int, (H, W) or (C, H, W), got {size!r}."
             )
-        default, why = _UNSUPPORTED[name]
-        if value != default:
-            raise ConfigError(
-                f"create_loader: {name}={value!r} is not supported ({why}); leave it at {default!r}."
-            )
+        if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in size):
+            raise ConfigError(f"create_loader: input size choice {size!r} must have positive int dimensions.")
+        sizes.append(tuple(int(d) for d in size))
+    if batch_size_choices is None:
+        batch_sizes = [batch_size] * len(sizes)
+    elif isinstance(batch_size_choices, Sequence) and len(batch_size_choices) == len(sizes):
+        batch_sizes = list(batch_size_choices)
+    else:
+        raise ConfigError(
+            f"create_loader: batch_size_choices must hold one batch size per input size choice "
+            f"({len(sizes)}), got {batch_size_choices!r}."
+        )
+    if weights is not None and (not isinstance(weights, Sequence) or len(weights) != len(sizes)):
+        raise ConfigError(
+            f"create_loader: batch_choice_weights must hold one weight per input size choice ({len(sizes)}), "
+            f"got {weights!r}."
+        )
+    return sizes, batch_sizes
 
 
 def _channels(input_size: Any, mean: Any) -> int:
@@ -121,8 +155,8 @@ def create_loader(
     vflip: float = 0.0,
     color_jitter: float | Sequence[float] = 0.4,
     color_jitter_prob: float | None = None,
-    grayscale_prob: float = 0.0,
-    gaussian_blur_prob: float = 0.0,
+    grayscale_prob: float | None = 0.0,
+    gaussian_blur_prob: float | None = 0.0,
     auto_augment: str | None = None,
     num_aug_repeats: int = 0,
     num_aug_splits: int = 0,
@@ -143,11 +177,21 @@ def create_loader(
     use_multi_epochs_loader: bool = False,
     persistent_workers: bool = True,
     worker_seeding: str | Callable[[Any], int] = "all",
+    tf_preprocessing: bool = False,
+    input_size_choices: Sequence[int | Sequence[int]] | None = None,
+    batch_size_choices: Sequence[int] | None = None,
+    batch_choice_weights: Sequence[float] | None = None,
+    batch_choice_seed: int = 0,
+    batch_choice_schedule: str = "constant",
+    batch_schedule_epochs: int | None = None,
+    batch_schedule_spread: float = 0.65,
+    batch_schedule_random_mix: float = 0.1,
+    num_batches: int | None = None,
     channels_last: bool = False,
     seed: int | None = None,
     augment_on: str = "cpu",
     decode_on: str = "worker",
-    **reference_only: Any,
+    **unknown: Any,
 ) -> PrefetchLoader | DataLoader:
     """Build the loader for ``dataset``: transform, sampler, collate, workers and device prefetch.
 
@@ -200,14 +244,26 @@ def create_loader(
             and evaluation; the loader is then a :class:`~pixelpipe.device.DevicePrefetchLoader`.
         decode_on: with ``augment_on='device'``: ``'worker'`` (default) decodes in the workers,
             ``'device'`` has them read bytes only and decodes on the device (nvJPEG on CUDA).
-        **reference_only: ``tf_preprocessing`` and the scheduled-resolution arguments of the reference,
-            accepted only at their default values.
+        tf_preprocessing: the reference's TensorFlow preprocessing; only ``False`` is supported.
+        input_size_choices: scheduled resolution: the input sizes (int, ``(H, W)`` or ``(C, H, W)``) batches
+            choose from (training, map-style datasets, no AugMix splits, not with
+            ``use_multi_epochs_loader``). ``None`` (default): one ``input_size``, and the next arguments are
+            ignored.
+        batch_size_choices: the batch size of each input size (default ``batch_size`` for all).
+        batch_choice_weights: base sampling weight of each input size (default uniform).
+        batch_choice_seed: seed of the shape schedule (timm's ``train.py`` passes ``--seed``).
+        batch_choice_schedule: ``'constant'`` or ``'progressive'`` (small sizes first, moving to the last).
+        batch_schedule_epochs: epochs over which a progressive schedule moves through the sizes.
+        batch_schedule_spread, batch_schedule_random_mix: width of the progressive window (in choices) and
+            its share of uniform exploration.
+        num_batches: a fixed number of batches per epoch (the sampler is cycled as needed); ``None``: the
+            batches spend one pass over the samples (progressive schedules infer a number).
 
     Returns:
         A :class:`PrefetchLoader` (``use_prefetcher``) or the ``DataLoader``.
 
     Raises:
-        ConfigError: an invalid or unsupported argument.
+        ConfigError: an invalid or unsupported argument (also an unknown keyword argument).
 
     Example:
         >>> import torch
@@ -225,7 +281,14 @@ def create_loader(
         >>> float(next(iter(loader))[0][1].max())  # 64 / 255, normalised by the prefetcher
         0.2509...
     """
-    _check_unsupported(reference_only)
+    _check_unknown(unknown)
+    if tf_preprocessing:
+        raise ConfigError(
+            "create_loader: tf_preprocessing=True is not supported (TF preprocessing needs TensorFlow and is "
+            "out of scope); leave it False."
+        )
+    grayscale_prob = 0.0 if grayscale_prob is None else grayscale_prob  # None is off, as in the reference
+    gaussian_blur_prob = 0.0 if gaussian_blur_prob is None else gaussian_blur_prob
     batch_size = _check_int("batch_size", batch_size, 1)
     num_workers = _check_int("num_workers", num_workers, 0)
     num_aug_splits = _check_int("num_aug_splits", num_aug_splits, 0)
@@ -247,6 +310,35 @@ def create_loader(
         raise ConfigError(f"create_loader: decode_on={decode_on!r} needs augment_on='device'.")
     re_num_splits = (num_aug_splits or 2) if re_split else 0
     device_augment = None
+    scheduled = None
+    if input_size_choices is not None:  # scheduled resolution; otherwise its arguments are ignored
+        if not is_training:
+            raise ConfigError("create_loader: scheduled input sizes (input_size_choices) need is_training.")
+        if use_multi_epochs_loader:
+            raise ConfigError(
+                "create_loader: scheduled input sizes (input_size_choices) do not work with "
+                "use_multi_epochs_loader=True."
+            )
+        if isinstance(dataset, IterableDataset):
+            raise ConfigError(
+                "create_loader: scheduled input sizes (input_size_choices) need a map-style dataset, got "
+                f"{type(dataset).__name__}."
+            )
+        if num_aug_splits > 0:
+            raise ConfigError(
+                "create_loader: scheduled input sizes (input_size_choices) do not work with num_aug_splits."
+            )
+        if augment_on != "cpu":
+            raise ConfigError(
+                "create_loader: scheduled input sizes (input_size_choices) need augment_on='cpu'."
+            )
+        scheduled = _scheduled_sizes(
+            input_size_choices,
+            batch_size,
+            batch_size_choices,
+            batch_choice_weights,
+            _channels(input_size, mean),
+        )
     if augment_on == "device":  # workers decode (or read bytes); the prefetcher augments on the device
         from ..device.loader import device_loader_parts
 
@@ -285,8 +377,7 @@ def create_loader(
         from ..transforms import create_transform  # lazy: the loader module imports without transforms
         from ..transforms.decode_crop import fuse_decode
 
-        transform = create_transform(
-            input_size,
+        transform_kwargs: dict[str, Any] = dict(
             is_training=is_training,
             no_aug=no_aug,
             train_crop_mode=train_crop_mode,
@@ -312,8 +403,16 @@ def create_loader(
             use_prefetcher=use_prefetcher,
             separate=num_aug_splits > 0,
         )
-        # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
-        dataset.transform = fuse_decode(transform)
+        if scheduled is not None:
+            # one transform per input size; the dataset returns decoded images and the wrapper applies the
+            # transform of each batch's choice
+            dataset.transform = None
+            dataset = ScheduledTransformDataset(
+                dataset, [create_transform(size, **transform_kwargs) for size in scheduled[0]]
+            )
+        else:
+            # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
+            dataset.transform = fuse_decode(create_transform(input_size, **transform_kwargs))
 
     if collate_fn is None:
         collate_fn = fast_collate if use_prefetcher else default_collate
@@ -350,6 +449,21 @@ def create_loader(
         sampler = SeededSampler(dataset, inner, shuffle=inner is None and is_training, seed=seed)
         loader_dataset = SeededDataset(dataset)
         loader_kwargs.update(sampler=sampler, collate_fn=SeededCollate(collate_fn))
+        if scheduled is not None:
+            for key in ("batch_size", "drop_last", "sampler"):
+                del loader_kwargs[key]
+            loader_kwargs["batch_sampler"] = ScheduledBatchSampler(
+                sampler,
+                batch_sizes=scheduled[1],
+                choice_weights=batch_choice_weights,
+                seed=batch_choice_seed,
+                drop_last=is_training,
+                num_batches=num_batches,
+                choice_schedule=batch_choice_schedule,
+                schedule_epochs=batch_schedule_epochs,
+                schedule_spread=batch_schedule_spread,
+                schedule_random_mix=batch_schedule_random_mix,
+            )
 
     loader_class = MultiEpochsDataLoader if use_multi_epochs_loader else DataLoader
     loader = loader_class(loader_dataset, **loader_kwargs)

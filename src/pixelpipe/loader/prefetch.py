@@ -39,6 +39,7 @@ from ..batch._memory import BatchBuffers
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import derive_seed, get_rng, use_rng
+from .scheduled import ScheduledBatchSampler
 from .seeding import ERASE_TAG, find_seeded_sampler
 from .skips import find_skip_source
 
@@ -280,7 +281,14 @@ class PrefetchLoader:
         return batch
 
     def set_epoch(self, epoch: int) -> None:
-        """Forward to the sampler's ``set_epoch`` (the epoch the next pass loads); no-op without one."""
+        """Forward to the sampler's ``set_epoch`` (the epoch the next pass loads); no-op without one.
+
+        A scheduled batch sampler (``create_loader(input_size_choices=...)``) is told first: it passes the
+        epoch on to the sample sampler."""
+        batch_sampler = self.batch_sampler
+        if isinstance(batch_sampler, ScheduledBatchSampler):
+            batch_sampler.set_epoch(epoch)
+            return
         setter = getattr(self.sampler, "set_epoch", None)
         if setter is not None:
             setter(epoch)

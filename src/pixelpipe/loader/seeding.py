@@ -68,6 +68,7 @@ __all__ = [
 _ORDER_TAG = 0x6F72646572
 _BATCH_TAG = 0x6261746368
 ERASE_TAG = 0x6572617365
+_REPEAT_TAG = 0x726570656174
 
 
 class SampleKey(NamedTuple):
@@ -121,11 +122,11 @@ class SeededSampler(Sampler[SampleKey]):
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
 
-    def _keys(self) -> Iterator[tuple[int, int]]:
+    def _keys(self, epoch_seed: int) -> Iterator[tuple[int, int]]:
         if self.sampler is None:
             n = len(self.data_source)
             if self.shuffle:
-                order = new_rng(self.epoch_seed, _ORDER_TAG).permutation(n)
+                order = new_rng(epoch_seed, _ORDER_TAG).permutation(n)
                 return ((i, 0) for i in order.tolist())
             return ((i, 0) for i in range(n))
         iter_keys = getattr(self.sampler, "iter_keys", None)
@@ -140,8 +141,31 @@ class SeededSampler(Sampler[SampleKey]):
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(self.epoch)
         epoch_seed = self.epoch_seed
-        for index, copy in self._keys():
+        for index, copy in self._keys(epoch_seed):
             yield SampleKey(index, derive_seed(epoch_seed, index, copy))
+
+    def iter_repeat(self, cycle: int) -> Iterator[SampleKey]:
+        """Another pass over the latest epoch's samples, without advancing the epoch.
+
+        Pass ``cycle`` (``>= 1``) has its own shuffle order (when shuffling) and its own per-sample seeds,
+        so samples seen twice in one epoch are augmented differently; a batch sampler that needs more
+        samples than one pass holds (:class:`~pixelpipe.loader.ScheduledBatchSampler` with
+        ``num_batches``) iterates these.
+
+        Example:
+            >>> s = SeededSampler(range(3), shuffle=True, seed=0)
+            >>> first = list(s)
+            >>> again = list(s.iter_repeat(1))
+            >>> sorted(k.index for k in again), again == first, s.epoch
+            ([0, 1, 2], False, 0)
+        """
+        if isinstance(cycle, bool) or not isinstance(cycle, int) or cycle < 1:
+            raise ConfigError(f"iter_repeat: cycle must be an int >= 1, got {cycle!r}.")
+        if self.epoch_seed is None:
+            raise ConfigError("iter_repeat: no epoch has started yet; iterate the sampler first.")
+        pass_seed = derive_seed(self.epoch_seed, _REPEAT_TAG, cycle)
+        for index, copy in self._keys(pass_seed):
+            yield SampleKey(index, derive_seed(pass_seed, index, copy))
 
     def __len__(self) -> int:
         return len(self.sampler) if self.sampler is not None else len(self.data_source)
@@ -153,13 +177,24 @@ class _SeededSamples(list):
     batch_seed: int | None = None
 
 
+def _unkey(key: tuple) -> tuple[Any, int]:
+    """``(dataset key, seed)`` of a :class:`SampleKey`, or of a ``(SampleKey, extra)`` pair (a scheduled
+    batch sampler's ``(sample, choice)``), whose dataset key is then ``(index, extra)``."""
+    first, second = key
+    if isinstance(first, tuple):
+        return (first[0], second), first[1]
+    return first, second
+
+
 class SeededDataset(Dataset):
     """Run each sample's loading and transform inside its own generator (see the module docs).
 
-    Indexing with a :class:`SampleKey` installs ``use_rng(key.seed)`` around ``dataset[key.index]``; a
-    plain ``int`` index is passed through (the sample then draws from the worker's process generator).
-    Other attributes (``transform``, ``filenames``, ``reader``, ``dataset``, ...) are read from and written
-    to the wrapped dataset, which :attr:`wrapped` returns.
+    Indexing with a :class:`SampleKey` installs ``use_rng(key.seed)`` around ``dataset[key.index]`` (a
+    ``(SampleKey, choice)`` pair from a :class:`~pixelpipe.loader.ScheduledBatchSampler` reads
+    ``dataset[(key.index, choice)]`` in the same way); a plain ``int`` index is passed through (the sample
+    then draws from the worker's process generator). Other attributes (``transform``, ``filenames``,
+    ``reader``, ``dataset``, ...) are read from and written to the wrapped dataset, which :attr:`wrapped`
+    returns.
 
     Example:
         >>> from pixelpipe.rng import get_rng
@@ -182,16 +217,17 @@ class SeededDataset(Dataset):
         attribute, as with an unwrapped loader: an :class:`~pixelpipe.datasets.AugMixDataset`'s base)."""
         return self.__dict__["_wrapped"]
 
-    def __getitem__(self, key: SampleKey | int) -> Any:
+    def __getitem__(self, key: SampleKey | tuple[SampleKey, Any] | int) -> Any:
         if isinstance(key, tuple):
-            with use_rng(key[1]):
-                return self.wrapped[key[0]]
+            index, seed = _unkey(key)
+            with use_rng(seed):
+                return self.wrapped[index]
         return self.wrapped[key]
 
-    def __getitems__(self, keys: Sequence[SampleKey | int]) -> list[Any]:
+    def __getitems__(self, keys: Sequence[SampleKey | tuple[SampleKey, Any] | int]) -> list[Any]:
         out = _SeededSamples(self[k] for k in keys)
         if keys and all(isinstance(k, tuple) for k in keys):
-            out.batch_seed = derive_seed(_BATCH_TAG, *(k[1] for k in keys))
+            out.batch_seed = derive_seed(_BATCH_TAG, *(_unkey(k)[1] for k in keys))
         return out
 
     def __len__(self) -> int:

@@ -66,10 +66,14 @@ def _check_stats(value: Any, name: str) -> None:
         )
 
 
+_NONE_IS_OFF = ("color_jitter_prob", "grayscale_prob", "gaussian_blur_prob")
+
+
 def _check_train_args(**probs: Any) -> None:
-    """Probabilities of the training pipeline: each in [0, 1] (``None`` allowed for ``color_jitter_prob``)."""
+    """Probabilities of the training pipeline: each in [0, 1]; ``None`` is allowed for those where the
+    reference reads it as "off" (``color_jitter_prob``: jitter always; grayscale and blur: never)."""
     for name, value in probs.items():
-        if value is None and name == "color_jitter_prob":
+        if value is None and name in _NONE_IS_OFF:
             continue
         check_prob(value, name, "transforms_imagenet_train")
 
@@ -132,8 +136,8 @@ def transforms_imagenet_train(
     color_jitter: float | Sequence[float] | None = 0.4,
     color_jitter_prob: float | None = None,
     force_color_jitter: bool = False,
-    grayscale_prob: float = 0.0,
-    gaussian_blur_prob: float = 0.0,
+    grayscale_prob: float | None = 0.0,
+    gaussian_blur_prob: float | None = 0.0,
     auto_augment: str | None = None,
     interpolation: str = "random",
     mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
@@ -344,8 +348,8 @@ def create_transform(
     vflip: float = 0.0,
     color_jitter: float | Sequence[float] | None = 0.4,
     color_jitter_prob: float | None = None,
-    grayscale_prob: float = 0.0,
-    gaussian_blur_prob: float = 0.0,
+    grayscale_prob: float | None = 0.0,
+    gaussian_blur_prob: float | None = 0.0,
     auto_augment: str | None = None,
     interpolation: str = "bilinear",
     mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
