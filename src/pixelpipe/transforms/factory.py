@@ -49,7 +49,11 @@ Pipeline = Compose | tuple[Compose, Compose, Compose]
 def _unsupported(**flags: Any) -> None:
     for name, value in flags.items():
         if value:
-            raise ConfigError(f"{name}=True is not supported by pixelpipe yet")
+            raise ConfigError(
+                f"{name}=True is not supported by pixelpipe: the NaFlex patch-sequence pipeline is out of "
+                "scope; use fixed-size transforms (or create_loader(input_size_choices=...) for several "
+                "resolutions), or timm.data's NaFlex transforms for NaFlex models"
+            )
 
 
 def _check_stats(value: Any, name: str) -> None:

@@ -1,0 +1,15 @@
+"""``timm.data.readers.reader_hfds``'s module path: an alias of names from :mod:`pixelpipe.readers.hfds`.
+
+The objects are pixelpipe's own and this module holds no code:
+``from timm.data.readers.reader_hfds import ...`` becomes
+``from pixelpipe.readers.reader_hfds import ...``.
+
+Example:
+    >>> import pixelpipe.readers.hfds, pixelpipe.readers.reader_hfds
+    >>> pixelpipe.readers.reader_hfds.ReaderHfds is pixelpipe.readers.hfds.ReaderHfds
+    True
+"""
+
+from .hfds import ReaderHfds
+
+__all__ = ["ReaderHfds"]

@@ -1,0 +1,15 @@
+"""``timm.data.readers.reader_wds``'s module path: an alias of names from :mod:`pixelpipe.readers.wds`.
+
+The objects are pixelpipe's own and this module holds no code:
+``from timm.data.readers.reader_wds import ...`` becomes
+``from pixelpipe.readers.reader_wds import ...``.
+
+Example:
+    >>> import pixelpipe.readers.wds, pixelpipe.readers.reader_wds
+    >>> pixelpipe.readers.reader_wds.ReaderWds is pixelpipe.readers.wds.ReaderWds
+    True
+"""
+
+from .wds import ReaderWds
+
+__all__ = ["ReaderWds"]
