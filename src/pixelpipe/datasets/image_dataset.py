@@ -102,8 +102,8 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
         ...         return f'colour_{i}.png'
         >>> ds = ImageDataset('.', reader=TwoColours())
         >>> img, target = ds[1]
-        >>> img.mode, img.getpixel((0, 0)), target
-        ('RGB', (0, 0, 255), 1)
+        >>> type(img).__name__, img.mode, img.getpixel((0, 0)), target
+        ('Image', 'RGB', (0, 0, 255), 1)
         >>> ImageDataset('.', reader=TwoColours(), image_backend='tensor')[0][0].shape
         torch.Size([3, 8, 8])
         >>> len(ds), ds.filename(0)
@@ -227,6 +227,8 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
                 name = self._safe_filename(index)
                 decode = decode_tensor if self.image_backend == "tensor" else decode_pil
                 img = decode(img, self.input_img_mode, filename=name, index=index, **self._decode_options())
+                if self.input_img_mode and decode is decode_pil and type(img) is not Image.Image:
+                    img = img.copy()  # a plain converted image (not a JpegImageFile), as the reference gives
         finally:
             if hasattr(source, "read") and hasattr(source, "close"):
                 source.close()  # file handles opened by the reader for this sample

@@ -263,8 +263,8 @@ class ReaderImageInTar(Reader):
         >>> r = ReaderImageInTar(path)
         >>> r.class_name_to_idx, r.filenames(), r.targets.tolist()
         ({'cat': 0, 'dog': 1}, ['cat/2.jpg', 'cat/10.jpg', 'dog/1.jpg'], [0, 0, 1])
-        >>> f, target = r[2]; f.read(), target
-        (b'dog', 1)
+        >>> f, target = r[2]; f.read(), int(target), type(target).__name__  # a NumPy int, as in the reference
+        (b'dog', 1, 'int64')
     """
 
     def __init__(
@@ -423,7 +423,7 @@ class ReaderImageInTar(Reader):
     def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, index: int) -> tuple[io.BytesIO, int]:
+    def __getitem__(self, index: int) -> tuple[io.BytesIO, np.int64]:
         name, target = self.index[index]
         cols = self.index.columns
         i = int(index)
@@ -441,7 +441,7 @@ class ReaderImageInTar(Reader):
                 index=i,
                 filename=name,
             )
-        return io.BytesIO(data), target
+        return io.BytesIO(data), np.int64(target)  # a NumPy integer, like the reference's tar reader
 
     def _tar_path(self, tar_i: int) -> str:
         return os.path.join(self._folder, self._tars[tar_i])

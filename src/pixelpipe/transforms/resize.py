@@ -39,6 +39,11 @@ def _choose(interp: InterpolationMode | tuple[InterpolationMode, ...], rng: np.r
     return interp
 
 
+def _as_passed(value: Sequence[float]) -> tuple[float, ...]:
+    """``value`` rounded to 4 decimals for a repr, keeping Python ints as ints (``1`` prints ``1``)."""
+    return tuple(round(v, 4) if isinstance(v, (int, float)) else round(float(v), 4) for v in value)
+
+
 def _check_range(owner: str, name: str, value: Sequence[float], positive: bool) -> tuple[float, float]:
     """A ``(min, max)`` pair of finite numbers, ``> 0`` (``positive``) or ``>= 0``."""
     return check_range(value, name, owner, lo=0.0, lo_open=positive)
@@ -151,6 +156,8 @@ class RandomResizedCropAndInterpolation(Transform):
         torch.Size([3, 32, 32])
         >>> RandomResizedCropAndInterpolation(224, interpolation='random')
         RandomResizedCropAndInterpolation(size=(224, 224), scale=(0.08, 1.0), ratio=(0.75, 1.3333), interpolation=bilinear bicubic)
+        >>> RandomResizedCropAndInterpolation(224, scale=(0.8, 1))  # the repr shows what was passed
+        RandomResizedCropAndInterpolation(size=(224, 224), scale=(0.8, 1), ratio=(0.75, 1.3333), interpolation=bilinear)
     """  # noqa: E501
 
     def __init__(
@@ -167,6 +174,8 @@ class RandomResizedCropAndInterpolation(Transform):
         if self.scale[0] > self.scale[1] or self.ratio[0] > self.ratio[1]:
             warnings.warn("range should be of kind (min, max)", stacklevel=2)
         self.interpolation = resolve_interpolation(interpolation)
+        # the repr shows the values as passed (``scale=(0.8, 1)`` prints ``(0.8, 1)``), as the reference's
+        self._passed = {"scale": tuple(scale), "ratio": tuple(ratio)}
 
     @staticmethod
     def get_params(
@@ -192,10 +201,18 @@ class RandomResizedCropAndInterpolation(Transform):
         p = params
         return F.resized_crop(img, p.top, p.left, p.height, p.width, self.size, p.interpolation)
 
+    def _shown(self, name: str) -> tuple[float, ...]:
+        """``scale`` / ``ratio`` for the repr: as passed (ints stay ints) unless changed since."""
+        value = getattr(self, name)
+        passed = getattr(self, "_passed", {}).get(name)
+        if passed is None or tuple(float(v) for v in passed) != tuple(value):
+            passed = value
+        return _as_passed(passed)
+
     def __repr__(self) -> str:
         return (
-            f"{self.__class__.__name__}(size={self.size}, scale={tuple(round(s, 4) for s in self.scale)}, "
-            f"ratio={tuple(round(r, 4) for r in self.ratio)}, "
+            f"{type(self).__name__}(size={self.size}, scale={self._shown('scale')}, "
+            f"ratio={self._shown('ratio')}, "
             f"interpolation={_interp_str(self.interpolation)})"
         )
 
