@@ -84,7 +84,7 @@ def _scheduled_sizes(
     for size in choices:
         if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             size = (channels, int(size), int(size))
-        elif isinstance(size, Sequence) and len(size) in (2, 3):
+        elif isinstance(size, Sequence) and not isinstance(size, (str, bytes)) and len(size) in (2, 3):
             size = (channels, *size) if len(size) == 2 else tuple(size)
             if size[0] != channels:
                 raise ConfigError(
