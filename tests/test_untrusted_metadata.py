@@ -465,6 +465,49 @@ def test_save_to_disk_dataset_dict_names_are_checked(tmp_path, prefix):
     assert wires.tripped() == []
 
 
+def _card(configs: list) -> str:
+    return "---\n" + json.dumps({"configs": configs}) + "\n---\n# a dataset\n"  # JSON is YAML
+
+
+@pytest.mark.parametrize("prefix", ["hfds", "hfids"])
+def test_dataset_card_data_files_are_checked(tmp_path, prefix):
+    """A folder's README.md / .huggingface.yaml ``configs`` say where ``datasets`` reads: inside only."""
+    datasets = pytest.importorskip("datasets")
+    folder = tmp_path / "data" / "cards"
+    (folder / "data").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    rows = datasets.Dataset.from_dict({"image": [b"x", b"y", b"z"], "label": [0, 1, 2]})
+    rows.to_parquet(str(tmp_path / "elsewhere" / "secret.parquet"))
+    rows.select(range(2)).to_parquet(str(folder / "data" / "train-0.parquet"))
+    good = [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}]
+    (folder / "README.md").write_text(_card(good))
+    ds = create_dataset(f"{prefix}/{folder}", root=tmp_path / "cache", split="train")
+    assert len(ds) == 2  # the two rows inside, not the three outside
+    outside = str(tmp_path / "elsewhere" / "*.parquet")
+
+    def files(value: object) -> list:
+        return [{"config_name": "default", "data_files": value}]
+
+    hostile = {
+        "README.md": [
+            (files([{"split": "train", "path": "../../elsewhere/*"}]), "../../elsewhere/*"),
+            (files({"train": [outside]}), outside),
+            (files("http://127.0.0.1:9/x.parquet"), "http://127.0.0.1:9/x.parquet"),
+            ([{"config_name": "default", "data_dir": "../../elsewhere"}], "../../elsewhere"),
+        ],
+        ".huggingface.yaml": [(files([{"split": "train", "path": [outside]}]), outside)],
+    }
+    for card_name, cases in hostile.items():
+        for configs, entry in cases:
+            (folder / "README.md").write_text(_card(good))
+            text = _card(configs) if card_name == "README.md" else json.dumps({"configs": configs})
+            (folder / card_name).write_text(text)
+            with pytest.raises(ConfigError) as err:
+                create_dataset(f"{prefix}/{folder}", root=tmp_path / "cache", split="train")
+            _check_refused(err, folder / card_name, entry)
+            (folder / card_name).unlink()
+
+
 # --- fuzz: random shard lists never run, escape or connect --------------------------------------------
 
 _PIECES = ["..", ".", "sub", SHARD, "outside.tar", "", "%2e%2e", "~", "pipe:", "C:", "\\", "\x00", "http:"]

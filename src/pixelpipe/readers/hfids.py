@@ -44,7 +44,7 @@ import numpy as np
 
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
 from ..streaming.stream import ShardStream
-from ._hf_disk import saved_data_files, saved_splits
+from ._hf_disk import check_local_folder, saved_data_files, saved_splits
 from .class_map import load_class_map
 from .hfds import _split_base, import_datasets, load_hf_dataset, resolve_local
 
@@ -376,6 +376,8 @@ class ReaderHfids(ShardStream):
             return _Columns(feats, datasets, input_key, target_key, cmap, target_img_mode, where)
 
         local = resolve_local(name, root)
+        if local is not None and os.path.isdir(local):
+            check_local_folder(local)  # its file lists come with the data: nothing outside it is read
         files = _local_files(local, split) if local is not None else None
         if files is not None:
             source = HfShardSource.from_files(files, make_columns)
