@@ -452,3 +452,31 @@ def test_validate_py_loader(data_dir: Path, workers: int, prefetcher: bool) -> N
     targets = np.concatenate([y.numpy() for _, y in loader])
     assert sorted(targets.tolist()) == sorted(c for c in range(NUM_CLASSES) for _ in range(2))
     assert dataset.filenames(basename=True)[0].endswith(".jpg")  # what RealLabelsImagenet is given
+
+
+def test_none_probabilities_are_off() -> None:
+    """train.py's --grayscale-prob / --gaussian-blur-prob default to None: no greyscale, no blur."""
+    from pixelpipe import create_transform, transforms_imagenet_train
+
+    off = dict(grayscale_prob=None, gaussian_blur_prob=None)
+    assert repr(transforms_imagenet_train(32, **off)) == repr(transforms_imagenet_train(32))
+    assert repr(create_transform(32, is_training=True, **off)) == repr(create_transform(32, is_training=True))
+    assert "Grayscale" not in repr(create_transform(32, is_training=True, **off))
+
+
+@pytest.mark.parametrize(
+    "name", ["create_naflex_loader", "NaFlexMixup", "NaFlexMapDatasetWrapper", "Patchify", "ResizeToSequence"]
+)
+def test_naflex_names_import_and_refuse(name: str) -> None:
+    import pixelpipe
+    from pixelpipe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"out of scope.*input_size_choices"):
+        getattr(pixelpipe, name)()
+
+
+def test_tfds_refused_with_alternatives(data_dir: Path) -> None:
+    from pixelpipe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"not supported.*hfds"):
+        create_dataset("tfds/mnist", root=str(data_dir), split="train", is_training=True, batch_size=BATCH)

@@ -181,8 +181,8 @@ def _unkey(key: tuple) -> tuple[Any, int]:
     """``(dataset key, seed)`` of a :class:`SampleKey`, or of a ``(SampleKey, extra)`` pair (a scheduled
     batch sampler's ``(sample, choice)``), whose dataset key is then ``(index, extra)``."""
     first, second = key
-    if isinstance(first, tuple):
-        return (first[0], second), first[1]
+    if isinstance(first, SampleKey):
+        return (first.index, second), first.seed
     return first, second
 
 
