@@ -5,9 +5,9 @@ The objects are pixelpipe's own and this module holds no code:
 ``from pixelpipe.readers.reader_hfds import ...``.
 
 Example:
-    >>> import pixelpipe.readers.hfds, pixelpipe.readers.reader_hfds
-    >>> pixelpipe.readers.reader_hfds.ReaderHfds is pixelpipe.readers.hfds.ReaderHfds
-    True
+    >>> from pixelpipe.readers.reader_hfds import ReaderHfds
+    >>> ReaderHfds.__module__
+    'pixelpipe.readers.hfds'
 """
 
 from .hfds import ReaderHfds

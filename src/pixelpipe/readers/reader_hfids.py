@@ -5,9 +5,9 @@ The objects are pixelpipe's own and this module holds no code:
 ``from pixelpipe.readers.reader_hfids import ...``.
 
 Example:
-    >>> import pixelpipe.readers.hfids, pixelpipe.readers.reader_hfids
-    >>> pixelpipe.readers.reader_hfids.ReaderHfids is pixelpipe.readers.hfids.ReaderHfids
-    True
+    >>> from pixelpipe.readers.reader_hfids import ReaderHfids
+    >>> ReaderHfids.__module__
+    'pixelpipe.readers.hfids'
 """
 
 from .hfids import ReaderHfids

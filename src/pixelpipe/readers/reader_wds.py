@@ -5,9 +5,9 @@ The objects are pixelpipe's own and this module holds no code:
 ``from pixelpipe.readers.reader_wds import ...``.
 
 Example:
-    >>> import pixelpipe.readers.wds, pixelpipe.readers.reader_wds
-    >>> pixelpipe.readers.reader_wds.ReaderWds is pixelpipe.readers.wds.ReaderWds
-    True
+    >>> from pixelpipe.readers.reader_wds import ReaderWds
+    >>> ReaderWds.__module__
+    'pixelpipe.readers.wds'
 """
 
 from .wds import ReaderWds
