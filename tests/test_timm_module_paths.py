@@ -221,9 +221,7 @@ def _timm_public_names(module: types.ModuleType) -> set[str]:
                 continue  # imported from a sibling module
         elif not name.isupper():
             continue
-        elif module.__name__ != "timm.data.constants" and any(
-            obj is v for v in vars(constants).values()
-        ):
+        elif module.__name__ != "timm.data.constants" and any(obj is v for v in vars(constants).values()):
             continue  # a re-exported constant
         out.add(name)
     return out
