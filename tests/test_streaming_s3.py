@@ -233,3 +233,27 @@ def test_hfids_parquet_from_s3(s3_server, tmp_path):
         val = create_dataset("hfids/s3://pp-hf/data/validation-*.parquet", split="validation",
                              cache_dir=cache_dir)  # fmt: skip
         assert len(val) == 3 and next(iter(val))[0].mode == "RGB"
+
+
+def test_next_shard_is_prefetched_while_one_is_read(tmp_path):
+    import time
+
+    write_wds(tmp_path / "www", [3, 3, 3], image=False)
+    server = FaultyHTTP(tmp_path / "www")
+    try:
+        ds = create_dataset(
+            "wds/", root=server.url, split="train", image_backend="bytes", cache_dir=tmp_path / "c"
+        )
+        it = iter(ds)
+        assert int(next(it)[1]) == 0  # reading shard 0 ...
+        cache = ds.reader.cache
+        want = cache.path(server.url + "train-000001.tar")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(want) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert os.path.exists(want)  # ... shard 1 arrives without being asked for
+        assert not os.path.exists(cache.path(server.url + "train-000002.tar"))  # one shard ahead only
+        assert [int(t) for _, t in it] == list(range(1, 9))
+        assert all(server.gets[f"train-00000{i}.tar"] == 1 for i in range(3))  # each fetched once
+    finally:
+        server.close()

@@ -40,6 +40,7 @@ Example: 2 ranks x 2 workers stop after 1 batch of 2; 1 rank x 3 workers reads t
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from itertools import islice
@@ -177,7 +178,7 @@ class EpochRest:
         if not closed:
             raise ConfigError("EpochRest needs at least one closed generation")
         self.seed, self.epoch, self.shuffle, self.total = seed, epoch, shuffle, total
-        self.current, self.generation = current, len(closed)
+        self.current, self.generation, self.closed = current, len(closed), tuple(closed)
         self.units = EpochPlan(shard_lengths, seed=seed, epoch=epoch, shuffle=shuffle, num_samples=total)
         done = np.zeros(total, dtype=bool)
         remaining: np.ndarray | None = None
@@ -211,9 +212,19 @@ class EpochRest:
             remaining = np.flatnonzero(~done)
         self.remaining: np.ndarray = remaining  # type: ignore[assignment]
         self.space = space
+        self._plan_for(current)
+
+    def _plan_for(self, current: Generation) -> None:
+        self.current = current
         self.plan = self._rest_plan(len(self.remaining), current)
         self.worker_counts = self.plan.worker_counts if self.plan else (0,) * current.num_workers
         self.per_rank = sum(self.worker_counts)
+
+    def replan(self, current: Generation) -> EpochRest:
+        """The same rest planned for another configuration (the replay is not repeated)."""
+        out = copy.copy(self)
+        out._plan_for(current)
+        return out
 
     def _rest_plan(self, size: int, gen: Generation) -> EpochPlan | None:
         if size == 0:

@@ -510,7 +510,10 @@ class ShardStream(Reader):
         epoch = self.epoch
         plan = self.plan(epoch)
         rest = None
-        if closed:
+        known = self._rest
+        if closed and known is not None and known.closed == tuple(closed) and known.epoch == epoch:
+            rest = known.replan(current)  # set_loader_cfg after load_state_dict: no second replay
+        elif closed:
             rest = EpochRest(
                 self.source.shard_lengths, self.seed, epoch, self.is_training, plan.total, closed, current
             )
