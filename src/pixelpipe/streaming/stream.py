@@ -287,9 +287,11 @@ class ShardStream(Reader):
         shard = group[0].shard
         name = self.source.shard_name(shard)
         k, offset, error = 0, group[0].start, None  # current segment, next offset to deliver
+        read = group[0].start  # samples of the shard read so far
         it = self.source.iter_shard(shard, group[0].start)
         try:
             for n, (key, value, target) in enumerate(it, start=group[0].start):
+                read = n + 1
                 seg = group[k]
                 if n < seg.start:
                     continue
@@ -308,7 +310,7 @@ class ShardStream(Reader):
                 close()
         for seg in group[k:]:
             for i in range(max(offset, seg.start), seg.stop):
-                why = f"{type(error).__name__}: {error}" if error else f"the shard ended after {i} samples"
+                why = f"{type(error).__name__}: {error}" if error else f"the shard ended after {read} samples"
                 err = ShardReadError(
                     f"cannot read sample {i} of shard {name!r}: {why}", filename=f"{name}/#{i}"
                 )
