@@ -45,7 +45,6 @@ when there is one, else the row number in its file.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
@@ -57,6 +56,7 @@ from ..errors import ConfigError, DatasetNotFoundError, SampleError
 from ..streaming.cache import ShardCache
 from ..streaming.gopen import is_fsspec_url, url_to_fs
 from ..streaming.stream import ShardStream
+from ._hf_disk import check_local_folder, saved_data_files, saved_splits
 from .class_map import load_class_map
 from .hfds import _split_base, import_datasets, load_hf_dataset, resolve_local
 
@@ -306,8 +306,7 @@ def _local_files(path: str, split: str) -> list[str] | None:
     elif os.path.isfile(path):
         files = [path]
     elif os.path.isfile(os.path.join(path, "dataset_dict.json")):
-        with open(os.path.join(path, "dataset_dict.json"), encoding="utf-8") as f:
-            splits = json.load(f).get("splits", [])
+        splits = saved_splits(path)  # checked: names inside the folder only
         key = _split_base(split)
         if key not in splits:
             raise ConfigError(
@@ -315,9 +314,7 @@ def _local_files(path: str, split: str) -> list[str] | None:
             )
         return _local_files(os.path.join(path, key), split)
     elif os.path.isfile(os.path.join(path, "state.json")):
-        with open(os.path.join(path, "state.json"), encoding="utf-8") as f:
-            names = [d["filename"] for d in json.load(f).get("_data_files", [])]
-        files = [os.path.join(path, n) for n in names]
+        files = [os.path.join(path, n) for n in saved_data_files(path)]  # checked: inside the folder
     else:
         from datasets.data_files import DataFilesDict, get_data_patterns
 
@@ -458,6 +455,8 @@ class ReaderHfids(ShardStream):
 
         self.cache = make_cache(cache_dir, cache_limit, retries, timeout)
         local = None if is_fsspec_url(name) else resolve_local(name, root)
+        if local is not None and os.path.isdir(local):
+            check_local_folder(local)  # its file lists come with the data: nothing outside it is read
         files = _local_files(local, split) if local is not None else None
         if is_fsspec_url(name):
             urls, fs = _url_files(name, split)

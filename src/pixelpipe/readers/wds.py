@@ -23,6 +23,10 @@ Same constructor as the reference's ``ReaderWds`` (REFERENCE §1.9), on pixelpip
 * A shard that cannot be fetched (missing, or failing after its retries) turns each of its samples into a
   per-sample error naming the shard's URL: ``on_error='raise'`` raises it, ``on_error='skip'`` counts
   every sample of the shard in the skip report.
+* Commands and URLs come only from the caller (``root``, a shard spec in ``split``). The info file comes
+  with the data: its shard names must be relative paths inside ``root`` (or URLs under a URL ``root``),
+  else a :class:`~pixelpipe.errors.ConfigError` naming the file and the entry is raised at construction,
+  before any shard is opened (see :mod:`pixelpipe.streaming.untrusted`).
 
 Example:
     >>> import io, os, tarfile, tempfile

@@ -11,7 +11,6 @@ any fsspec URL) or a ``pipe:`` command.
   the whole output has been read, closing waits for the command and raises :class:`StreamError` naming it
   and its exit status if it failed. Closing *before* the end of the output (a consumer that stops early)
   terminates the command and ignores its exit status.
-
 * every other ``scheme://`` (``s3://``, ``gs://``, ``hf://``, ``az://``, ...): the object, read through
   `fsspec <https://filesystem-spec.readthedocs.io>`_ and the scheme's maintained backend (``s3fs``,
   ``gcsfs``, ``huggingface_hub``; ``pip install 'pixelpipe[s3]'`` / ``'pixelpipe[gcs]'``). Credentials and
@@ -20,6 +19,10 @@ any fsspec URL) or a ``pipe:`` command.
   ...), for GCS ``GOOGLE_APPLICATION_CREDENTIALS``, for the Hub ``HF_TOKEN``. Network timeouts are the
   backend's (s3fs / gcsfs: 60 s per connect and read by default). A scheme without an installed backend
   raises a :class:`~pixelpipe.errors.ConfigError` naming the extra to install.
+
+``pipe:`` runs a shell with the caller's permissions, and a URL contacts its host: pass only names the
+caller wrote. Names listed by files that come with the data (``_info.json``) are checked first by
+:mod:`pixelpipe.streaming.untrusted`, which refuses commands, URLs to elsewhere and paths outside the root.
 
 Example:
     >>> import os, tempfile
