@@ -12,7 +12,7 @@ from .decode import (
     read_bytes,
     set_max_image_pixels,
 )
-from .encoded import EncodedImage
+from .encoded import EncodedImage, accepts_encoded
 from .header import ImageHeader, read_header
 from .limits import DEFAULT_MAX_MEMBER_BYTES
 
@@ -23,6 +23,7 @@ __all__ = [
     "EncodedImage",
     "ImageHeader",
     "ImageSource",
+    "accepts_encoded",
     "check_image_size",
     "decode_pil",
     "decode_tensor",
