@@ -7,9 +7,7 @@ is undone) and raise no deprecation warning on the default paths.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -144,33 +142,30 @@ def test_undo_orientation_inverts_pil_exif_transpose():
         assert torch.equal(C.undo_orientation(turned, orientation), x), orientation
 
 
-def test_no_deprecation_warning_reaches_the_user(tmp_path):
+def test_no_deprecation_warning_is_raised_on_the_default_paths(tmp_path):
     """The default paths (dataset + create_transform, eval and train, JPEG / PNG / WebP) raise no
-    DeprecationWarning at all, with every warning shown, on each backend."""
+    DeprecationWarning at all (recorded with every filter off), on each backend: torchvision's warning for
+    its decoders is not merely filtered, it never happens."""
+    from pixelpipe import ImageDataset
+
     for i, fmt in enumerate(["JPEG", "PNG", "WEBP"]):
         d = tmp_path / f"c{i}"
         d.mkdir()
         make_image(i, (60, 50)).save(d / f"x.{fmt.lower()}", format=fmt)
-    script = textwrap.dedent(
-        f"""
-        import warnings
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            import pixelpipe
-            from pixelpipe import ImageDataset, create_transform
-            from pixelpipe.io import decode_tensor
-            for backend in {AVAILABLE!r}:
-                pixelpipe.io.codecs.set_decoder_backend(backend)
-                for tf in (create_transform(32), create_transform(32, is_training=True,
-                           auto_augment="rand-m9-mstd0.5-inc1")):
-                    ds = ImageDataset({str(tmp_path)!r}, transform=tf)
+        for name in AVAILABLE:
+            C.set_decoder_backend(name)
+            try:
+                for tf in (
+                    create_transform(32),
+                    create_transform(32, is_training=True, auto_augment="rand-m9"),
+                ):
+                    ds = ImageDataset(tmp_path, transform=tf)
+                    assert ds.decodes_in_transform
                     for i in range(len(ds)):
                         ds[i]
-        bad = [str(w.message)[:120] for w in caught if issubclass(w.category, DeprecationWarning)]
-        print("DEPRECATIONS", bad)
-        """
-    )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
-    assert out.returncode == 0, out.stderr
-    assert "DEPRECATIONS []" in out.stdout, out.stdout + out.stderr
+                    decode_tensor((tmp_path / "c0" / "x.jpeg").read_bytes())
+            finally:
+                C.set_decoder_backend(None)
+    assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []
