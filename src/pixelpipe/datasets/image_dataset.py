@@ -108,6 +108,10 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
         ('RGB', (0, 0, 255), 1)
         >>> ImageDataset('.', reader=TwoColours(), image_backend='tensor')[0][0].shape
         torch.Size([3, 8, 8])
+        >>> from pixelpipe.transforms import create_transform
+        >>> fast = ImageDataset('.', reader=TwoColours(), transform=create_transform(4, use_prefetcher=True))
+        >>> fast.decodes_in_transform, fast[1][0][:, 0, 0].tolist()  # the pipeline decoded the PNG itself
+        (True, [0, 0, 255])
         >>> len(ds), ds.filename(0)
         (2, 'colour_0.png')
     """
