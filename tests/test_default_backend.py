@@ -337,3 +337,17 @@ def test_hf_datasets_take_the_fused_path(tmp_path, monkeypatch):
     assert streamed.decodes_in_transform
     assert [x.shape for x, _ in streamed] == [(3, 16, 16)] * 4
     assert set(seen) == {"EncodedImage"}
+
+
+def test_pipeline_edited_after_construction_runs_its_current_transforms():
+    from pixelpipe.transforms import Normalize, Resize
+
+    data = encode(make_image(6, (90, 70)), "JPEG")
+    pipe = create_transform(16, is_training=True, use_prefetcher=True)
+    pipe.transforms.insert(0, Resize(40))  # the crop is no longer first: decoded in full, then every step
+    assert pipe(EncodedImage(data), rng=np.random.default_rng(0)).shape == (3, 16, 16)
+    normalised = create_transform(16, use_prefetcher=False)
+    before = normalised(EncodedImage(data))
+    normalised.transforms[-1] = Normalize(mean=(0.0,) * 3, std=(1.0,) * 3)  # the fused step is rebuilt
+    after = normalised(EncodedImage(data))
+    assert after.min() >= 0 and after.max() <= 1 and not torch.allclose(before, after)

@@ -255,8 +255,9 @@ class DecodePipeline(Compose):
         rng = rng if rng is not None else get_rng()
         steps = self._steps()
         if isinstance(img, EncodedImage):
-            if self.decode_crop is not None and img.crop_decodable:
-                img = self._decode_crop(img, self.decode_crop, rng)
+            dc = self.decode_crop
+            if dc is not None and self.transforms and self.transforms[0] is dc.rrc and img.crop_decodable:
+                img = self._decode_crop(img, dc, rng)
                 steps = steps[1:]
             else:
                 img = img.decode_tensor()
