@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
-PHOTOS = HERE.parents[1] / "shared" / "photos"
+# $PIXELPIPE_PHOTOS first, as pixelpipe.bench.data (a worktree has no ../shared/photos next to it)
+PHOTOS = Path(os.environ.get("PIXELPIPE_PHOTOS") or HERE.parents[1] / "shared" / "photos")
 RECIPE = dict(
     is_training=True,
     auto_augment="rand-m9-mstd0.5-inc1",

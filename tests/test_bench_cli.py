@@ -15,10 +15,26 @@ CELL = re.compile(r"^\d+\.\d$")
 
 
 def _table(out: str) -> list[list[str]]:
-    rows = [line for line in out.splitlines() if line.startswith("|")]
-    assert rows[0] == bt.HEADER
-    assert rows[1] == "|---|---:|---:|---:|---:|"
-    return [[c.strip() for c in line.strip("|").split("|")] for line in rows[2:]]
+    """The first table (default path) as cells."""
+    lines = out.splitlines()
+    start = lines.index(bt.HEADER)
+    assert lines[start + 1] == "|---|---:|---:|---:|"
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+def _opt_in(out: str) -> list[list[str]]:
+    """The second table (opt-in paths) as cells."""
+    lines = out.splitlines()
+    start = lines.index(bt.OPT_IN_HEADER)
+    assert lines[start + 1] == "|---|---|---:|---:|---:|"
+    return [
+        [c.strip() for c in line.strip("|").split("|")] for line in lines[start + 2 :] if line.startswith("|")
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -36,18 +52,22 @@ def test_bench_eval_row(capsys):
     assert main([*SMALL, "--rows", "eval"]) == 0
     captured = capsys.readouterr()
     assert "4 JPEGs x 1 rounds" in captured.out
+    assert "ImageDataset(folder, transform=create_transform(224, ...))" in captured.out  # the default path
     (row,) = _table(captured.out)
-    assert len(row) == 5 and row[0] == "eval `create_transform(224)`"
-    assert CELL.match(row[2]) and row[3] == "-"
-    assert (CELL.match(row[1]) and row[4].endswith("x")) or row[1] == row[4] == "n/a"
+    assert len(row) == 4 and row[0] == "eval `create_transform(224)`"
+    assert CELL.match(row[2])
+    assert (CELL.match(row[1]) and row[3].endswith("x")) or row[1] == row[3] == "n/a"
+    opt = _opt_in(captured.out)
+    assert [r[1] for r in opt] == [label for label, _, _ in bt.OPT_IN]
+    assert all(r[0] == row[0] and CELL.match(r[3]) for r in opt)
     assert "it/s" not in captured.err and "round" not in captured.err  # no progress bar off a terminal
 
 
 def test_bench_without_reference_prints_na(monkeypatch, capsys, tmp_path):
-    def no_timm(cfg):
+    def no_timm(*args):
         raise ModuleNotFoundError("No module named 'timm'")
 
-    monkeypatch.setattr(bt, "_reference_runner", no_timm)
+    monkeypatch.setattr(bt, "_reference_runners", no_timm)
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(2):
@@ -56,8 +76,10 @@ def test_bench_without_reference_prints_na(monkeypatch, capsys, tmp_path):
     out = capsys.readouterr().out
     rows = _table(out)
     assert [r[0] for r in rows] == ["eval `create_transform(224)`", "train `rand-m9-mstd0.5-inc1`"]
-    assert all(r[1] == "n/a" and r[4] == "n/a" for r in rows)
-    assert CELL.match(rows[1][2]) and CELL.match(rows[1][3])  # tensor and hybrid paths both measured
+    assert all(r[1] == "n/a" and r[3] == "n/a" and CELL.match(r[2]) for r in rows)
+    opt = _opt_in(out)
+    assert len(opt) == 2 * len(bt.OPT_IN)
+    assert all(r[2] == "n/a" and CELL.match(r[3]) and r[4] == "n/a" for r in opt)  # every path measured
     assert "note: eval `create_transform(224)`: reference unavailable" in out
 
 

@@ -88,7 +88,7 @@ def test_load_bytes_keeps_bytes(folder: Path) -> None:
 def test_train_fast_path_equals_tensor_path_draw_for_draw(folder: Path) -> None:
     cfg = dict(is_training=True, auto_augment="rand-m9-mstd0.5-inc1", use_prefetcher=True)
     fast = ImageDataset(folder, transform=fuse_decode(create_transform(32, **cfg)))
-    plain = ImageDataset(folder, image_backend="tensor", transform=create_transform(32, **cfg))
+    plain = ImageDataset(folder, image_backend="tensor", transform=create_transform(32, **cfg, backend="pil"))
     assert fast.decodes_in_transform and not plain.decodes_in_transform
     for i in range(len(fast)):
         with use_rng(i):
@@ -99,9 +99,10 @@ def test_train_fast_path_equals_tensor_path_draw_for_draw(folder: Path) -> None:
 
 
 def test_eval_fast_path_close_to_pil_path(folder: Path) -> None:
-    tf = create_transform(32, use_prefetcher=True)
+    tf = create_transform(32, use_prefetcher=True, backend="pil")
     fast = ImageDataset(folder, transform=fuse_decode(tf))
     pil = ImageDataset(folder, transform=tf)
+    assert fast.decodes_in_transform and not pil.decodes_in_transform
     for i in range(len(fast)):
         a, b = fast[i][0], pil[i][0]
         assert a.dtype == b.dtype == torch.uint8 and a.shape == b.shape == (3, 32, 32)
@@ -113,7 +114,7 @@ def test_eval_loader_close_to_pil_path(folder: Path) -> None:
     fast_ds, pil_ds = ImageDataset(folder), ImageDataset(folder)
     fast = _batches(create_loader(fast_ds, SIZE, **kw))
     pil_loader = create_loader(pil_ds, SIZE, **kw)
-    pil_ds.transform = create_transform(SIZE, use_prefetcher=True)  # the dataset decodes with PIL
+    pil_ds.transform = create_transform(SIZE, use_prefetcher=True, backend="pil")  # the dataset decodes (PIL)
     assert not pil_ds.decodes_in_transform
     pil = _batches(pil_loader)
     for (xa, ya), (xb, yb) in zip(fast, pil, strict=True):

@@ -1,12 +1,21 @@
 """Transform pipelines, pixelpipe vs the reference (timm), images per second on one core.
 
-Both sides start from the same JPEG bytes and include decoding: the reference opens with PIL and converts
-to RGB, then runs its ``create_transform(..., use_prefetcher=True)`` (uint8 tensor out). pixelpipe decodes
-with ``torchvision.io`` straight to a uint8 tensor (train, as ``create_loader`` does: the crop window is drawn
-from the header first and large JPEGs are decoded at reduced DCT scale where the output resolution allows)
-and runs the stages of its own ``create_transform`` (uint8 tensor out): all on tensors ("tensor"), or with
-the augmentation stage on PIL ("hybrid"). Rounds alternate between the runners; the table shows medians and
-the best ratio. Without timm installed (a dev dependency only) the reference column reads "n/a".
+The first table measures what users get from the defaults: the tutorial path, ``ImageDataset(folder,
+transform=create_transform(224, ...))`` read through a plain ``torch.utils.data.DataLoader`` (batch 32, no
+workers, normalised float output), with each library's own classes. pixelpipe's dataset hands its default
+pipeline the encoded JPEG (crop window drawn from the header, reduced DCT scale for large photos, every stage
+on ``uint8`` tensors); timm's decodes with PIL and runs PIL operations.
+
+The second table measures opt-in paths against the matching reference path, in the same rounds:
+
+* ``uint8 out, fused decode``: what ``create_loader``'s workers run, ``create_transform(...,
+  use_prefetcher=True)`` on an :class:`~pixelpipe.io.EncodedImage` (normalisation happens later, on the
+  batch), against timm's ``use_prefetcher=True`` pipeline on PIL's decode;
+* ``backend='pil'``: pixelpipe's bit-exact PIL pipeline through the same dataset and DataLoader as the
+  first table.
+
+Rounds alternate between all runners; the tables show medians. Without timm installed (a dev dependency
+only) the reference columns read "n/a".
 
     pixelpipe bench            # full run
     pixelpipe bench --quick    # a short run
@@ -16,17 +25,20 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from .data import jpeg_set
 
-__all__ = ["ROWS", "RowResult", "add_arguments", "bench_row", "main", "run"]
+__all__ = ["OPT_IN", "ROWS", "RowResult", "add_arguments", "bench_row", "main", "run"]
 
 #: (table label, JPEG set kind, ``create_transform`` keyword arguments) per row.
 ROWS: list[tuple[str, str, dict[str, Any]]] = [
@@ -42,96 +54,158 @@ ROWS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 #: Row names accepted by ``--rows`` besides 1-based numbers.
 ROW_NAMES = {"eval": 1, "rand": 2, "rand-n3": 3, "augmix": 4, "large": 5}
-HEADER = "| pipeline | reference | pixelpipe (tensor) | pixelpipe (hybrid) | best ratio |"
+#: The opt-in paths of the second table, in order: ``(label, reference runner kind, pixelpipe runner kind)``.
+OPT_IN: list[tuple[str, str, str]] = [
+    ("uint8 out, fused decode (`create_loader`'s workers)", "ref-uint8", "uint8"),
+    ("`backend='pil'` (bit-exact PIL pipeline)", "ref", "pil"),
+]
+HEADER = "| pipeline | timm | pixelpipe (default) | ratio |"
+OPT_IN_HEADER = "| pipeline | opt-in path | timm | pixelpipe | ratio |"
+BATCH = 32
 
-Runner = Callable[[bytes], object]
+#: One timed pass over the JPEG set; returns how many images it delivered.
+Runner = Callable[[], int]
 Clock = Callable[[], float]
+
+
+def _ratio(ours: float | None, ref: float | None) -> str:
+    return "n/a" if ours is None or ref is None else f"{ours / ref:.2f}x"
+
+
+def _cell(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1f}"
 
 
 @dataclass
 class RowResult:
-    """One table row: median images/sec (``None``: not measured) and notes."""
+    """One pipeline: median images/sec per runner kind (``None``: not measured) and notes.
+
+    Kinds: ``ref`` / ``default`` (the first table), ``ref-uint8`` / ``uint8`` and ``pil`` (opt-in paths).
+    """
 
     name: str
-    reference: float | None = None
-    ours: list[float] = field(default_factory=list)
+    rates: dict[str, float | None] = field(default_factory=dict)
     skip: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def line(self) -> str:
-        """The markdown table line.
+    @property
+    def reference(self) -> float | None:
+        """timm's images/sec on the default path."""
+        return self.rates.get("ref")
 
-        >>> RowResult("eval", reference=None, ours=[10.0]).line()
-        '| eval | n/a | 10.0 | - | n/a |'
-        >>> RowResult("train", reference=10.0, ours=[20.0, 25.0]).line()
-        '| train | 10.0 | 20.0 | 25.0 | 2.50x |'
+    @property
+    def ours(self) -> float | None:
+        """pixelpipe's images/sec on the default path."""
+        return self.rates.get("default")
+
+    def line(self) -> str:
+        """The first table's line.
+
+        >>> RowResult("eval", rates={"ref": None, "default": 10.0}).line()
+        '| eval | n/a | 10.0 | n/a |'
+        >>> RowResult("train", rates={"ref": 10.0, "default": 25.0}).line()
+        '| train | 10.0 | 25.0 | 2.50x |'
         """
         if self.skip:
-            return f"| {self.name} | - | - | - | skipped |"
-        cells = " | ".join(f"{r:.1f}" for r in self.ours) + (" | -" if len(self.ours) == 1 else "")
-        if self.reference is None:
-            return f"| {self.name} | n/a | {cells} | n/a |"
-        return f"| {self.name} | {self.reference:.1f} | {cells} | {max(self.ours) / self.reference:.2f}x |"
+            return f"| {self.name} | - | - | skipped |"
+        ref, ours = self.reference, self.ours
+        return f"| {self.name} | {_cell(ref)} | {_cell(ours)} | {_ratio(ours, ref)} |"
+
+    def opt_in_lines(self) -> list[str]:
+        """The second table's lines (one per :data:`OPT_IN` path).
+
+        >>> rates = {"ref": 5.0, "ref-uint8": 8.0, "uint8": 20.0, "pil": 5.0}
+        >>> RowResult("eval", rates=rates).opt_in_lines()[0]
+        "| eval | uint8 out, fused decode (`create_loader`'s workers) | 8.0 | 20.0 | 2.50x |"
+        """
+        if self.skip:
+            return []
+        lines = []
+        for label, ref_kind, kind in OPT_IN:
+            ref, ours = self.rates.get(ref_kind), self.rates.get(kind)
+            lines.append(f"| {self.name} | {label} | {_cell(ref)} | {_cell(ours)} | {_ratio(ours, ref)} |")
+        return lines
 
 
-def _reference_runner(cfg: dict[str, Any]) -> Runner:
-    from PIL import Image
-    from timm.data import create_transform
+def _folder(images: list[bytes]) -> Path:
+    """The JPEG set as a class folder (``<tmp>/c0/<i>.jpg``) for the datasets to read."""
+    root = Path(tempfile.mkdtemp(prefix="pixelpipe_bench_"))
+    (root / "c0").mkdir()
+    for i, data in enumerate(images):
+        (root / "c0" / f"{i:04d}.jpg").write_bytes(data)
+    return root
 
-    tf = create_transform(224, use_prefetcher=True, **cfg)
 
-    def run(data: bytes) -> object:
-        return tf(Image.open(io.BytesIO(data)).convert("RGB"))
+def _retrying(tf: Callable[[Any], Any], errors: list[str]) -> Callable[[Any], Any]:
+    """The reference's transform, drawn again when it raises (timm's Posterize with 0 bits raises on
+    Pillow >= 12 for about one image in 1,500); each failure is counted."""
+
+    def run(img: Any) -> Any:
+        for _ in range(10):
+            try:
+                return tf(img)
+            except Exception as e:
+                errors.append(f"{type(e).__name__}: {e}")
+        return tf(img)
 
     return run
 
 
-def _ours_runner(cfg: dict[str, Any], path: str = "tensor") -> Runner:
-    """pixelpipe's pipeline on uint8 tensors.
+def _loader_runner(dataset: Any) -> Runner:
+    from torch.utils.data import DataLoader
 
-    Eval: the public path, ``pixelpipe.io.decode_tensor`` then ``create_transform``. Train with
-    ``path='tensor'``: what ``create_loader``'s workers run, ``fuse_decode(create_transform(...))`` on an
-    :class:`~pixelpipe.io.EncodedImage` (the crop window drawn from the header and the decode fused with the
-    random resized crop, reduced DCT scale where it keeps the output resolution; flip and augmentation on the
-    uint8 tensor, the augment ops through the OpenCV/Pillow CPU backend); ``path='hybrid'``: the random
-    resized crop is decided from the JPEG header and decoded at reduced DCT scale where that keeps the output
-    resolution (:class:`~pixelpipe.transforms.DecodeRandomResizedCrop`), resized on tensors and handed over
-    as a PIL image, the flip and augmentation stage run on PIL, one conversion back at the end.
-    """
-    from ..io import EncodedImage, decode_tensor
+    loader = DataLoader(dataset, batch_size=BATCH, num_workers=0)
+
+    def run() -> int:
+        return sum(len(target) for _, target in loader)
+
+    return run
+
+
+def _reference_runners(
+    cfg: dict[str, Any], root: Path, images: list[bytes], errors: list[str]
+) -> dict[str, Runner]:
+    from PIL import Image
+    from timm.data import ImageDataset, create_transform
+
+    default = _retrying(create_transform(224, **cfg), errors)
+    uint8 = _retrying(create_transform(224, use_prefetcher=True, **cfg), errors)
+
+    def run_uint8() -> int:
+        for data in images:
+            uint8(Image.open(io.BytesIO(data)).convert("RGB"))
+        return len(images)
+
+    return {"ref": _loader_runner(ImageDataset(str(root), transform=default)), "ref-uint8": run_uint8}
+
+
+def _ours_runners(cfg: dict[str, Any], root: Path, images: list[bytes]) -> dict[str, Runner]:
+    from .. import ImageDataset, create_transform
+    from ..io import EncodedImage
     from ..rng import get_rng
-    from ..transforms import Compose, DecodeRandomResizedCrop, create_transform
-    from ..transforms.decode_crop import fuse_decode
 
     rng = get_rng()
-    if not cfg.get("is_training"):
-        tf = create_transform(224, use_prefetcher=True, **cfg)
-        return lambda data: tf(decode_tensor(data), rng=rng)
-    primary, secondary, final = create_transform(224, use_prefetcher=True, separate=True, **cfg)
-    if path == "tensor":  # the loader's path: decode fused with the crop, every stage on tensors
-        fused = fuse_decode(create_transform(224, use_prefetcher=True, **cfg))
-        return lambda data: fused(EncodedImage(data), rng=rng)
-    # decode + crop + resize to a PIL image in one step, flip and augment on PIL, convert once at the end
-    pipe = Compose(
-        [
-            DecodeRandomResizedCrop(rrc=primary[0], output="pil"),
-            *primary.transforms[1:],
-            *secondary.transforms,
-            *final.transforms,
-        ]
-    )
-    return lambda data: pipe(data, rng=rng)
+    fused = create_transform(224, use_prefetcher=True, **cfg)
+
+    def run_uint8() -> int:
+        for data in images:
+            fused(EncodedImage(data), rng=rng)
+        return len(images)
+
+    return {
+        "default": _loader_runner(ImageDataset(root, transform=create_transform(224, **cfg))),
+        "uint8": run_uint8,
+        "pil": _loader_runner(ImageDataset(root, transform=create_transform(224, backend="pil", **cfg))),
+    }
 
 
-def _rate(run: Runner, images: list[bytes], errors: list[str], clock: Clock) -> float:
+def _rate(run: Runner, errors: list[str], clock: Clock) -> float | None:
     start = clock()
-    done = 0
-    for data in images:
-        try:
-            run(data)
-            done += 1
-        except Exception as e:  # the reference crashes on some draws (Posterize with 0 bits on Pillow >= 12)
-            errors.append(f"{type(e).__name__}: {e}")
+    try:
+        done = run()
+    except Exception as e:
+        errors.append(f"{type(e).__name__}: {e}")
+        return None
     return done / max(clock() - start, 1e-9)
 
 
@@ -154,46 +228,59 @@ def bench_row(
     photos: str | None = None,
     progress: bool = False,
 ) -> RowResult:
-    """Median images/sec of the reference and pixelpipe's tensor path (+ hybrid path when training).
+    """Median images/sec of every runner (see :class:`RowResult`), rounds interleaved.
 
-    Without timm, the reference is ``None`` and only pixelpipe is measured.
+    Without timm, the reference rates are ``None`` and only pixelpipe is measured.
     """
+    images = jpeg_set(kind, n=n, photos=photos)
+    root = _folder(images)
+    try:
+        return _bench_row(name, cfg, rounds, root, images, clock, progress)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _bench_row(
+    name: str,
+    cfg: dict[str, Any],
+    rounds: int,
+    root: Path,
+    images: list[bytes],
+    clock: Clock,
+    progress: bool,
+) -> RowResult:
     row = RowResult(name)
     try:
-        runners = [_ours_runner(cfg, "tensor")]
-        if cfg.get("is_training"):
-            runners.append(_ours_runner(cfg, "hybrid"))
+        runners = _ours_runners(cfg, root, images)
     except Exception as e:
         row.skip = f"pixelpipe pipeline unavailable ({type(e).__name__}: {e})"
         return row
-    has_ref = True
+    ref_errors: list[str] = []
     try:
-        runners.insert(0, _reference_runner(cfg))
+        runners = {**_reference_runners(cfg, root, images, ref_errors), **runners}
     except ImportError as e:  # timm is a dev dependency only
-        has_ref = False
         row.notes.append(f"reference unavailable ({type(e).__name__}: {e})")
+        row.rates.update({"ref": None, "ref-uint8": None})
     except Exception as e:
         row.skip = f"reference unavailable ({type(e).__name__}: {e})"
         return row
-    images = jpeg_set(kind, n=n, photos=photos)
-    errors: list[list[str]] = [[] for _ in runners]
-    for run_ in runners:  # warm up
-        _rate(run_, images[:4], [], clock)
-    rates: list[list[float]] = [[] for _ in runners]
+    errors: dict[str, list[str]] = {k: [] for k in runners}
+    for k, run_ in runners.items():  # warm up (and fill the page cache)
+        _rate(run_, errors[k], clock)
+    rates: dict[str, list[float]] = {k: [] for k in runners}
     for _ in _progress(range(rounds), rounds, name, progress):  # interleaved rounds
-        for i, run_ in enumerate(runners):
-            rates[i].append(_rate(run_, images, errors[i], clock))
-    ours_from = 1 if has_ref else 0
-    for errs in errors[ours_from:]:
-        if errs:
-            row.skip = f"pixelpipe failed: {errs[0]}"
+        for k, run_ in runners.items():
+            rate = _rate(run_, errors[k], clock)
+            if rate is not None:
+                rates[k].append(rate)
+    for k in runners:
+        if errors[k] and not k.startswith("ref"):
+            row.skip = f"pixelpipe failed: {errors[k][0]}"
             return row
-    medians = [statistics.median(r) for r in rates]
-    if has_ref:
-        row.reference = medians[0]
-        if errors[0]:
-            row.notes.append(f"reference raised {len(errors[0])} time(s), e.g. {errors[0][0]}")
-    row.ours = medians[ours_from:]
+    row.rates.update({k: statistics.median(r) if r else None for k, r in rates.items()})
+    failed = [e for k in runners if k.startswith("ref") for e in errors[k]] + ref_errors
+    if failed:
+        row.notes.append(f"reference raised {len(failed)} time(s) (drawn again), e.g. {failed[0]}")
     return row
 
 
@@ -261,8 +348,14 @@ def run(args: argparse.Namespace, out: TextIO | None = None, progress: bool | No
             kind = "wall-clock" if args.wall else "process CPU"
             setup = f"1 thread, {n} JPEGs x {rounds} rounds (median), decode included"
             print(f"images/sec ({kind} time), {setup}\n", file=out)
+            print(
+                "Default path: `ImageDataset(folder, transform=create_transform(224, ...))` in a plain "
+                f"`DataLoader` (batch {BATCH}, no workers; normalised float output), each library's own "
+                "classes.\n",
+                file=out,
+            )
             print(HEADER, file=out)
-            print("|---|---:|---:|---:|---:|", file=out, flush=True)
+            print("|---|---:|---:|---:|", file=out, flush=True)
             for i, (name, set_kind, cfg) in enumerate(ROWS, 1):
                 if wanted and i not in wanted:
                     continue
@@ -272,6 +365,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None, progress: bool | No
                 )
                 results.append(row)
                 print(row.line(), file=out, flush=True)
+            print("\nOpt-in paths, measured in the same rounds:\n", file=out)
+            print(OPT_IN_HEADER, file=out)
+            print("|---|---|---:|---:|---:|", file=out)
+            for row in results:
+                for line in row.opt_in_lines():
+                    print(line, file=out)
     finally:
         torch.set_num_threads(threads)
     notes = [f"{r.name}: {note}" for r in results for note in ([r.skip] if r.skip else r.notes)]

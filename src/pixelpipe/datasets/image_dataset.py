@@ -17,14 +17,16 @@ Hostile inputs: images declaring more than ``max_image_pixels`` pixels are refus
 (:class:`~pixelpipe.errors.ImageTooLargeError`, a :class:`~pixelpipe.errors.SampleError` that follows the
 same policy), and ``exif_transpose=True`` applies EXIF orientation tags (see :mod:`pixelpipe.io.decode`).
 
-Decoding inside the transform: when the transform declares ``accepts_encoded = True`` (the pipelines
-:func:`~pixelpipe.loader.create_loader` builds, see :func:`pixelpipe.transforms.decode_crop.fuse_decode`),
-the dataset does not decode; it hands the transform an :class:`~pixelpipe.io.EncodedImage` (bytes, mode,
-file name and index), so the transform can read the header first and decode only what it needs (a random
-resized crop at reduced JPEG scale), always to a ``uint8`` tensor (``image_backend`` does not apply). The
-transform then runs inside the error policy: a decode failure there is an
-:class:`~pixelpipe.errors.ImageDecodeError` naming the file and index, raised or skipped like the
-dataset's own (:attr:`ImageDataset.decodes_in_transform` says whether this path is taken).
+Decoding inside the transform: when the transform accepts encoded images (the pipelines
+:func:`~pixelpipe.transforms.create_transform` builds by default, and a ``torchvision`` ``Compose`` that
+starts with one; see :func:`pixelpipe.io.accepts_encoded`), the dataset does not decode; it hands the
+transform an :class:`~pixelpipe.io.EncodedImage` (bytes, mode, file name and index), so the transform can
+read the header first and decode only what it needs (a random resized crop at reduced JPEG scale), to a
+``uint8`` tensor (``image_backend`` does not apply). The transform then runs inside the error policy: a
+decode failure there is an :class:`~pixelpipe.errors.ImageDecodeError` naming the file and index, raised or
+skipped like the dataset's own (:attr:`ImageDataset.decodes_in_transform` says whether this path is taken).
+A transform built with ``create_transform(..., backend='pil')``, any other transform, and no transform get
+the decoded image as in the reference.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from PIL import Image
 
 from ..errors import ConfigError, SampleError
 from ..io.decode import USE_DEFAULT, decode_pil, decode_tensor, read_bytes, resolve_max_image_pixels
-from ..io.encoded import EncodedImage
+from ..io.encoded import EncodedImage, accepts_encoded
 from ..readers.base import Reader
 from .skips import SkipLog, SkipRecord, SkipReport, SkipReporting
 
@@ -80,7 +82,7 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
         on_error: ``'raise'`` or ``'skip'`` (see the module docs).
         max_skips: with ``on_error='skip'``, how many consecutive candidates to try before raising.
         image_backend: ``'pil'`` (a ``PIL.Image``) or ``'tensor'`` (a ``uint8`` ``(C, H, W)`` tensor); not
-            used when the transform decodes (see the module docs).
+            used when the transform decodes (a default ``create_transform`` pipeline; see the module docs).
         max_image_pixels: refuse images declaring more pixels than this, before decoding (``None``: no
             limit; default: :func:`pixelpipe.io.get_max_image_pixels` when the dataset is built).
         exif_transpose: rotate / flip images as their EXIF orientation tag says (off by default, as in the
@@ -106,6 +108,10 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
         ('Image', 'RGB', (0, 0, 255), 1)
         >>> ImageDataset('.', reader=TwoColours(), image_backend='tensor')[0][0].shape
         torch.Size([3, 8, 8])
+        >>> from pixelpipe.transforms import create_transform
+        >>> fast = ImageDataset('.', reader=TwoColours(), transform=create_transform(4, use_prefetcher=True))
+        >>> fast.decodes_in_transform, fast[1][0][:, 0, 0].tolist()  # the pipeline decoded the PNG itself
+        (True, [0, 0, 255])
         >>> len(ds), ds.filename(0)
         (2, 'colour_0.png')
     """
@@ -171,8 +177,9 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
 
     @property
     def decodes_in_transform(self) -> bool:
-        """Whether samples go to the transform encoded (its ``accepts_encoded``; not with ``load_bytes``)."""
-        return not self.load_bytes and bool(getattr(self.transform, "accepts_encoded", False))
+        """Whether samples go to the transform encoded (:func:`~pixelpipe.io.accepts_encoded`; not with
+        ``load_bytes``)."""
+        return not self.load_bytes and accepts_encoded(self.transform)
 
     def __repr__(self) -> str:
         extra = f", on_error={self.on_error!r}" if self.on_error != "raise" else ""
@@ -218,8 +225,9 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
             elif encoded:
                 name = self._safe_filename(index)
                 opts = self._decode_options()
-                if isinstance(img, Image.Image):  # a reader that decodes itself: hand over a tensor
-                    img = decode_tensor(img, self.input_img_mode, filename=name, index=index, **opts)
+                if isinstance(img, Image.Image):  # a reader that decodes itself: hand over the image
+                    decode = decode_tensor if self.input_img_mode in ("RGB", "L") else decode_pil
+                    img = decode(img, self.input_img_mode, filename=name, index=index, **opts)
                 else:
                     data = read_bytes(img, filename=name, index=index)
                     img = EncodedImage(data, self.input_img_mode, filename=name, index=index, **opts)

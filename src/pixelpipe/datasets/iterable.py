@@ -17,7 +17,11 @@ Follows the reference's ``IterableImageDataset`` (REFERENCE §2.2: same argument
   transformed), so the per-rank count does not change; every sample of a shard that cannot be fetched
   (missing, or failing after its retries) is skipped so, and does not count towards ``max_skips``;
 * the decode options of :class:`~pixelpipe.datasets.ImageDataset`: ``max_image_pixels`` (refuse
-  decompression bombs before decoding) and ``exif_transpose``.
+  decompression bombs before decoding) and ``exif_transpose``;
+* as :class:`~pixelpipe.datasets.ImageDataset`, a transform that accepts encoded images (a default
+  ``create_transform`` pipeline; :func:`pixelpipe.io.accepts_encoded`) is handed an
+  :class:`~pixelpipe.io.EncodedImage` and decodes it itself (fused random resized crop, reduced JPEG
+  scale); its decode errors follow the same ``on_error`` policy (``image_backend`` does not apply).
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch.utils.data
+from PIL import Image
 
 from ..errors import ConfigError, SampleError
 from ..io.decode import USE_DEFAULT, decode_pil, decode_tensor, read_bytes
+from ..io.encoded import EncodedImage, accepts_encoded
 from ..rng import derive_seed, use_rng
 from ..streaming.plan import resolve_rank_world
 from ..streaming.source import Record
@@ -69,7 +75,8 @@ class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
         max_steps: if set, each epoch is ``max_steps`` batches per rank (``num_samples`` is derived).
         on_error: ``'raise'`` or ``'skip'`` (see the module docs).
         max_skips: with ``on_error='skip'``, consecutive bad samples tolerated before raising.
-        image_backend: ``'pil'``, ``'tensor'`` (``uint8`` ``(C, H, W)``) or ``'bytes'`` (no decoding).
+        image_backend: ``'pil'``, ``'tensor'`` (``uint8`` ``(C, H, W)``) or ``'bytes'`` (no decoding); not
+            used when the transform decodes (a default ``create_transform`` pipeline; see the module docs).
         max_image_pixels: refuse images declaring more pixels than this, before decoding (``None``: no
             limit; default: :func:`pixelpipe.io.get_max_image_pixels` when the dataset is built).
         exif_transpose: apply EXIF orientation tags (off by default).
@@ -225,19 +232,26 @@ class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
         for i, (value, target, *_) in enumerate(self.reader):
             yield Record(str(i), value, target, type(self.reader).__name__, i)
 
-    def _decode(self, rec: Record) -> Any:
+    @property
+    def decodes_in_transform(self) -> bool:
+        """Whether records go to the transform encoded (:func:`~pixelpipe.io.accepts_encoded`; not with
+        ``image_backend='bytes'``)."""
+        return self.image_backend != "bytes" and accepts_encoded(self.transform)
+
+    def _decode(self, rec: Record, fused: bool = False) -> Any:
         if isinstance(rec.input, BaseException):
             raise rec.input
         if self.image_backend == "bytes":
             return read_bytes(rec.input, filename=rec.where)
-        decode = decode_tensor if self.image_backend == "tensor" else decode_pil
-        return decode(
-            rec.input,
-            self.input_img_mode,
-            filename=rec.where,
-            max_image_pixels=self.max_image_pixels,
-            exif_transpose=self.exif_transpose,
+        opts: dict[str, Any] = dict(
+            max_image_pixels=self.max_image_pixels, exif_transpose=self.exif_transpose
         )
+        if fused and not isinstance(rec.input, Image.Image):
+            data = read_bytes(rec.input, filename=rec.where)
+            return EncodedImage(data, self.input_img_mode, filename=rec.where, index=rec.position, **opts)
+        tensor = self.image_backend == "tensor" or (fused and self.input_img_mode in ("RGB", "L"))
+        decode = decode_tensor if tensor else decode_pil
+        return decode(rec.input, self.input_img_mode, filename=rec.where, **opts)
 
     def _error(self, rec: Record, err: BaseException) -> SampleError:
         """A :class:`SampleError` naming the shard and key, of the same class as ``err`` when it is one."""
@@ -268,12 +282,15 @@ class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         epoch = self.epoch
-        last: tuple[Any, Any] | None = None  # the latest good (decoded image, target)
+        fused = self.decodes_in_transform
+        last: tuple[Any, Any] | None = None  # the latest good (decoded or encoded image, target)
         pending: list[int] = []  # positions of bad samples waiting for a good one to stand in
         unreadable = 0  # of them, samples of shards that could not be fetched (not counted by max_skips)
         for rec in self._records():
             try:
-                img = self._decode(rec)
+                img = self._decode(rec, fused)
+                # the transform decodes: run it here, inside the error policy
+                current = self._finish(img, rec.target, rec.position, epoch) if fused else None
             except (SampleError, TypeError) as e:
                 err = self._error(rec, e)
                 if self.on_error == "raise":
@@ -298,7 +315,7 @@ class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
             for position in pending:  # bad samples before the first good one of this stream
                 yield self._finish(img, rec.target, position, epoch)
             pending.clear()
-            yield self._finish(img, rec.target, rec.position, epoch)
+            yield current if current is not None else self._finish(img, rec.target, rec.position, epoch)
         if pending:
             raise SampleError(f"every sample of this stream failed to load ({len(pending)} samples)")
 

@@ -1,6 +1,8 @@
 """Decoding: encoded image bytes to PIL images or uint8 tensors, with errors that name the sample, a pixel
-limit checked before decoding, and optional EXIF orientation."""
+limit checked before decoding, and optional EXIF orientation. Tensors are decoded by TorchCodec when it is
+installed, else by ``torchvision.io``, else by Pillow (:mod:`pixelpipe.io.codecs`)."""
 
+from .codecs import decoder_backend, set_decoder_backend
 from .decode import (
     DEFAULT_MAX_IMAGE_PIXELS,
     USE_DEFAULT,
@@ -12,7 +14,7 @@ from .decode import (
     read_bytes,
     set_max_image_pixels,
 )
-from .encoded import EncodedImage
+from .encoded import EncodedImage, accepts_encoded
 from .header import ImageHeader, read_header
 from .limits import DEFAULT_MAX_MEMBER_BYTES
 
@@ -23,11 +25,14 @@ __all__ = [
     "EncodedImage",
     "ImageHeader",
     "ImageSource",
+    "accepts_encoded",
     "check_image_size",
     "decode_pil",
     "decode_tensor",
+    "decoder_backend",
     "get_max_image_pixels",
     "read_bytes",
     "read_header",
+    "set_decoder_backend",
     "set_max_image_pixels",
 ]

@@ -26,9 +26,11 @@ Hostile inputs:
 * EXIF orientation: ``exif_transpose=True`` rotates / flips the image as its EXIF orientation tag says
   (as ``PIL.ImageOps.exif_transpose``); off by default, as in the reference.
 
-Importing this module installs one narrow warning filter that silences torchvision 0.29's
-``DeprecationWarning`` about its image decoders (they are still the fastest CPU JPEG/PNG decoders
-available to us without extra dependencies).
+Tensor decoding goes through TorchCodec when it is installed, else ``torchvision.io``'s registered ops,
+else Pillow (:mod:`pixelpipe.io.codecs`; the same pixels from each). pixelpipe never calls the public
+``torchvision.io`` decoders that raise torchvision 0.29's ``DeprecationWarning`` on its own paths, and
+importing this module installs one narrow filter that silences that warning should the fallback reach
+them.
 
 Example:
     >>> import io
@@ -56,6 +58,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ConfigError, ImageDecodeError, ImageTooLargeError, SampleError
+from .codecs import codec_decode
 from .header import ImageHeader, read_header
 
 __all__ = [
@@ -484,9 +487,10 @@ def decode_tensor(
 ) -> torch.Tensor:
     """Decode an image to a ``uint8`` tensor of shape ``(C, H, W)``.
 
-    JPEG and WebP are decoded by ``torchvision.io`` straight from the bytes (not PNG: its PNG decoder
-    crashes the process on corrupt data); other formats, modes torchvision cannot produce for a format,
-    and data torchvision rejects go through :func:`decode_pil`.
+    JPEG and WebP are decoded straight from the bytes by TorchCodec when it is installed, else by
+    ``torchvision.io`` (:func:`pixelpipe.io.codecs.decoder_backend`; not PNG: torchvision's PNG decoder
+    crashes the process on corrupt data); other formats, modes those libraries cannot produce for a
+    format, and data they reject go through :func:`decode_pil`.
     Both paths give the same pixels (JPEG within one level), with the same 16-bit scaling. The size the
     header declares is checked before anything is decoded.
 
@@ -529,9 +533,10 @@ def decode_tensor(
         plan = _tv_read_mode(fmt, mode, raw)
     if plan is not None:
         read_mode, to_grey = plan
-        orient = bool(exif_transpose) and header.orientation != 1
         try:
-            out = tv_decode(raw, read_mode, jpeg=fmt == "jpeg", orient=orient)
+            out = codec_decode(
+                raw, read_mode, fmt=fmt, orientation=header.orientation, exif_transpose=bool(exif_transpose)
+            )
         except RuntimeError:
             out = None  # unsupported variant or corrupt data: PIL decodes it or reports the error
         if out is not None:

@@ -37,7 +37,7 @@ from ..errors import ImageDecodeError
 from .decode import USE_DEFAULT, _decode_error, decode_pil, decode_tensor, resolve_max_image_pixels
 from .header import ImageHeader, read_header
 
-__all__ = ["EncodedImage"]
+__all__ = ["EncodedImage", "accepts_encoded"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,3 +118,28 @@ class EncodedImage:
             f"EncodedImage({self.format}, {len(self.data)} bytes, mode={self.mode!r}, "
             f"filename={self.filename!r}, index={self.index!r})"
         )
+
+
+def accepts_encoded(transform: Any) -> bool:
+    """Whether a dataset should hand ``transform`` an :class:`EncodedImage` instead of a decoded image.
+
+    True for a transform that declares ``accepts_encoded = True`` (the pipelines ``create_transform``
+    builds by default), and for a ``torchvision.transforms`` (v1 or v2) ``Compose`` whose first transform
+    does: ``Compose([create_transform(...), my_op])`` then decodes in pixelpipe's pipeline too, and
+    ``my_op`` gets its output as before.
+
+    Example:
+        >>> import torchvision.transforms as TVT
+        >>> from pixelpipe.transforms import create_transform
+        >>> accepts_encoded(create_transform(32)), accepts_encoded(create_transform(32, backend='pil'))
+        (True, False)
+        >>> accepts_encoded(TVT.Compose([create_transform(32), lambda x: x * 2]))
+        True
+    """
+    if bool(getattr(transform, "accepts_encoded", False)):
+        return True
+    cls = type(transform)
+    if cls.__name__ != "Compose" or not cls.__module__.startswith("torchvision.transforms"):
+        return False
+    inner = getattr(transform, "transforms", None)
+    return isinstance(inner, (list, tuple)) and len(inner) > 0 and accepts_encoded(inner[0])

@@ -32,13 +32,15 @@ from PIL import Image
 from torchvision.io import ImageReadMode
 
 from ..errors import ConfigError
-from ..io.decode import _DECODE_ERRORS, check_image_size, decode_tensor, tv_decode
+from ..io.codecs import codec_decode
+from ..io.decode import _DECODE_ERRORS, check_image_size, decode_tensor
 from ..io.encoded import EncodedImage
-from ..io.header import jpeg_frame, read_header, sniff_format
+from ..io.header import jpeg_frame, read_header
 from ..rng import get_rng
 from . import functional as F
 from .base import Transform
 from .compose import Compose, call_with_rng
+from .convert import MaybeToTensor, Normalize
 from .interpolation import to_pil_interp
 from .resize import CropParams, RandomResizedCropAndInterpolation, _choose, _sample_window
 
@@ -49,6 +51,7 @@ __all__ = [
     "draft_scale",
     "fuse_decode",
     "jpeg_size",
+    "pil_to_tensor",
     "tensor_to_pil",
 ]
 
@@ -58,6 +61,9 @@ __all__ = [
 #: above 42 dB on the benchmark photos and 36 dB on full-detail textures (photos tiled, not upscaled:
 #: ``gravel``, ``grass``, ``china``, ``astronaut``); a gap of 1 would give 33 dB on those textures.
 REDUCING_GAP = 1.25
+
+#: Image modes the tensor path runs on; other modes take the PIL path.
+_TENSOR_MODES = ("RGB", "L")
 
 
 def draft_scale(win_h: int, win_w: int, out_h: int, out_w: int) -> int:
@@ -145,9 +151,11 @@ class DecodeRandomResizedCrop(Transform):
         data = _as_bytes(img)
         c = params.crop
         if params.scale == 1:
-            if sniff_format(data) == "jpeg":
+            header = read_header(data)
+            if header.format == "jpeg":
                 read_mode = ImageReadMode.RGB if self.mode == "RGB" else ImageReadMode.GRAY
-                full = tv_decode(data, read_mode, jpeg=True)
+                # as stored: the window was drawn on the stored size (TorchCodec's rotation is undone)
+                full = codec_decode(data, read_mode, fmt="jpeg", orientation=header.orientation)
             else:  # pixelpipe's decoder: torchvision's PNG decoder can crash the process on corrupt rows
                 full = None
             if full is None:  # (or a torchvision without image decoders: Pillow decodes)
@@ -172,17 +180,28 @@ class DecodeRandomResizedCrop(Transform):
 
 
 class DecodePipeline(Compose):
-    """A :class:`Compose` that also takes an :class:`~pixelpipe.io.EncodedImage` and decodes it itself.
+    """The pipeline ``create_transform`` returns (``backend='tensor'``, the default): a :class:`Compose` that
+    runs on ``uint8`` tensors, whatever image it is given.
 
-    PIL images and tensors run through the transforms exactly as with :class:`Compose`. An
-    :class:`~pixelpipe.io.EncodedImage` is decoded to a ``uint8`` tensor first; when the pipeline starts
-    with a :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation` and the image is an RGB JPEG
-    (within the pixel limits, without an EXIF rotation to apply; ``EncodedImage.crop_decodable``),
-    the crop is fused with the decode (:class:`DecodeRandomResizedCrop`: window from the header, same
-    distribution and random draws, reduced-scale decode where it keeps the output resolution). Any decode
-    failure ends in :meth:`EncodedImage.decode_tensor <pixelpipe.io.EncodedImage.decode_tensor>`, which
-    decodes what PIL can still read or raises :class:`~pixelpipe.errors.ImageDecodeError` naming the file
-    and index (the dataset's ``on_error`` policy then applies).
+    * An :class:`~pixelpipe.io.EncodedImage` (what :class:`~pixelpipe.datasets.ImageDataset`,
+      :class:`~pixelpipe.datasets.IterableImageDataset` and the ``wds/``, ``hfds/``, ``hfids/`` datasets
+      hand a transform that declares ``accepts_encoded``) is decoded to a ``uint8`` tensor first. When the
+      pipeline starts with a :class:`~pixelpipe.transforms.RandomResizedCropAndInterpolation` and the image
+      is an RGB JPEG (within the pixel limits, without an EXIF rotation to apply;
+      ``EncodedImage.crop_decodable``), the crop is fused with the decode (:class:`DecodeRandomResizedCrop`:
+      window from the header, same distribution and random draws, reduced-scale decode where it keeps the
+      output resolution). Any decode failure ends in :meth:`EncodedImage.decode_tensor
+      <pixelpipe.io.EncodedImage.decode_tensor>`, which decodes what PIL can still read or raises
+      :class:`~pixelpipe.errors.ImageDecodeError` naming the file and index (the dataset's ``on_error``
+      policy then applies).
+    * An ``RGB`` or ``L`` PIL image is converted to a ``uint8`` tensor once, on entry (one copy, kept in
+      the image's channels-last layout, which the tensor kernels use as it is).
+    * Tensors run through the transforms as with :class:`Compose`.
+
+    Images of other modes (``RGBA``, ``P``, ...; also as :class:`~pixelpipe.io.EncodedImage` with such a
+    ``mode``) run through the PIL path unchanged. The tensor path matches the PIL path within the
+    tolerance the README states (the same random draws; resize rounding, bilinear warps); build the
+    pipeline with ``create_transform(..., backend='pil')`` for the reference's bit-exact PIL output.
 
     Args:
         transforms: a :class:`Compose` (its transforms are used) or an iterable of transforms.
@@ -194,9 +213,11 @@ class DecodePipeline(Compose):
         >>> from pixelpipe.transforms import create_transform
         >>> buf = io.BytesIO()
         >>> Image.new('RGB', (80, 60), (90, 120, 30)).save(buf, format='JPEG')
-        >>> pipe = fuse_decode(create_transform(32, is_training=True, use_prefetcher=True))
+        >>> pipe = create_transform(32, is_training=True, use_prefetcher=True)
         >>> pipe.accepts_encoded, pipe(EncodedImage(buf.getvalue()), rng=np.random.default_rng(0)).shape
         (True, torch.Size([3, 32, 32]))
+        >>> pipe(Image.new('RGB', (80, 60)), rng=np.random.default_rng(0)).shape  # converted on entry
+        torch.Size([3, 32, 32])
     """
 
     #: :class:`~pixelpipe.datasets.ImageDataset` hands this transform encoded images.
@@ -210,20 +231,39 @@ class DecodePipeline(Compose):
         self.decode_crop: DecodeRandomResizedCrop | None = None
         if type(first) is RandomResizedCropAndInterpolation:  # subclasses may draw differently
             self.decode_crop = DecodeRandomResizedCrop(rrc=first, reduced_decode=reduced_decode)
+        self._plan: tuple[tuple[int, ...], list[Any]] = ((), [])
+
+    def _steps(self) -> list[Any]:
+        """The transforms to run, ``MaybeToTensor`` + ``Normalize`` fused (rebuilt when the list changes)."""
+        key = tuple(map(id, self.transforms))
+        if self._plan[0] != key:
+            steps: list[Any] = []
+            for t in self.transforms:
+                if type(t) is Normalize and steps and type(steps[-1]) is MaybeToTensor:
+                    steps[-1] = _ScaleNormalize(steps[-1], t)
+                else:
+                    steps.append(t)
+            self._plan = (key, steps)
+        return self._plan[1]
 
     def __call__(self, img: Any, *, rng: np.random.Generator | None = None) -> Any:
-        if not isinstance(img, EncodedImage):
-            return super().__call__(img, rng=rng)
+        if isinstance(img, Image.Image):
+            if img.mode in _TENSOR_MODES:
+                img = pil_to_tensor(img)
+        elif isinstance(img, EncodedImage) and img.mode not in _TENSOR_MODES:  # RGBA, P, file's own mode
+            return self(img.decode_pil(), rng=rng)  # decoded by PIL; an RGB or L result takes the tensor path
         rng = rng if rng is not None else get_rng()
-        if self.decode_crop is not None and img.crop_decodable:
-            out = self._decode_crop(img, self.decode_crop, rng)
-            rest = self.transforms[1:]
-        else:
-            out = img.decode_tensor()
-            rest = self.transforms
-        for t in rest:
-            out = call_with_rng(t, out, rng)
-        return out
+        steps = self._steps()
+        if isinstance(img, EncodedImage):
+            dc = self.decode_crop
+            if dc is not None and self.transforms and self.transforms[0] is dc.rrc and img.crop_decodable:
+                img = self._decode_crop(img, dc, rng)
+                steps = steps[1:]
+            else:
+                img = img.decode_tensor()
+        for t in steps:
+            img = call_with_rng(t, img, rng)
+        return img
 
     @staticmethod
     def _decode_crop(img: EncodedImage, dc: DecodeRandomResizedCrop, rng: np.random.Generator) -> Any:
@@ -239,24 +279,57 @@ class DecodePipeline(Compose):
             return F.resized_crop(full, c.top, c.left, c.height, c.width, dc.rrc.size, c.interpolation)
 
 
-def fuse_decode(transform: Any, *, reduced_decode: bool = True) -> Any:
-    """Let a ``create_transform`` pipeline decode encoded images itself (see :class:`DecodePipeline`).
+class _ScaleNormalize(Transform):
+    """``Normalize(MaybeToTensor(x))`` in one step for ``uint8`` tensors: ``x * (1 / (255 std)) - mean / std``
+    on a planar float copy (two passes instead of four; equal within float rounding). Anything else goes
+    through the two transforms."""
 
-    A :class:`Compose` becomes a :class:`DecodePipeline` with the same transforms; for the
-    ``(primary, secondary, final)`` stages of ``create_transform(..., separate=True)`` only the primary
-    stage (the one the dataset calls) is converted. Anything else is returned unchanged.
+    def __init__(self, to_tensor: MaybeToTensor, normalize: Normalize) -> None:
+        self.to_tensor, self.normalize = to_tensor, normalize
+        mean, std = normalize.mean.view(-1, 1, 1), normalize.std.view(-1, 1, 1)
+        self.scale, self.shift = 1.0 / (255.0 * std), -mean / std
+
+    def apply(self, img: Any, params: Any) -> Any:
+        if isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.device.type == "cpu":
+            return img.contiguous().float().mul_(self.scale).add_(self.shift)
+        return self.normalize(self.to_tensor(img))
+
+
+def fuse_decode(transform: Any, *, reduced_decode: bool = True) -> Any:
+    """Make a :class:`Compose` built with ``create_transform(..., backend='pil')`` (or by hand) a
+    :class:`DecodePipeline` with the same transforms (what ``backend='tensor'`` gives directly).
+
+    Each of the ``(primary, secondary, final)`` stages of ``create_transform(..., separate=True)`` is
+    converted. A :class:`DecodePipeline` and anything that is not a plain :class:`Compose` are returned
+    unchanged, so a pipeline you built yourself is used as is.
 
     Example:
         >>> from pixelpipe.transforms import create_transform
-        >>> primary, secondary, final = fuse_decode(create_transform(32, is_training=True, separate=True))
-        >>> type(primary).__name__, type(secondary).__name__
-        ('DecodePipeline', 'Compose')
+        >>> stages = fuse_decode(create_transform(32, is_training=True, separate=True, backend='pil'))
+        >>> [type(s).__name__ for s in stages]
+        ['DecodePipeline', 'DecodePipeline', 'DecodePipeline']
     """
     if isinstance(transform, tuple) and len(transform) == 3:
-        return (fuse_decode(transform[0], reduced_decode=reduced_decode), *transform[1:])
+        return tuple(fuse_decode(t, reduced_decode=reduced_decode) for t in transform)
     if type(transform) is Compose:
         return DecodePipeline(transform, reduced_decode=reduced_decode)
     return transform
+
+
+def pil_to_tensor(img: Image.Image) -> torch.Tensor:
+    """An ``RGB`` / ``L`` PIL image to a ``uint8`` ``(C, H, W)`` tensor (one copy, channels-last strides).
+
+    The same values as ``torchvision.transforms.functional.pil_to_tensor``, without its second copy into
+    planar layout: the tensor kernels run on channels-last memory, as ``torchvision.io`` decodes.
+
+    Example:
+        >>> t = pil_to_tensor(Image.new('RGB', (5, 4), (1, 2, 3)))
+        >>> t.shape, t[:, 0, 0].tolist(), t.stride()
+        (torch.Size([3, 4, 5]), [1, 2, 3], (1, 15, 3))
+    """
+    arr = np.array(img)  # a writable copy: torch.from_numpy warns about read-only arrays
+    t = torch.from_numpy(arr)
+    return t.unsqueeze(0) if t.ndim == 2 else t.permute(2, 0, 1)
 
 
 def tensor_to_pil(img: torch.Tensor) -> Image.Image:

@@ -1,8 +1,18 @@
 """The transform factory: :func:`create_transform` and the three builders it dispatches to.
 
 Follows the reference's ``timm.data.transforms_factory``: the same arguments, defaults, pipelines and printed
-layout (see REFERENCE §4). Every pipeline accepts PIL images and ``uint8`` ``(C, H, W)`` tensors and returns
-the same values for both (within about one grey level, the resize kernels differ slightly).
+layout (see REFERENCE §4). Every pipeline accepts PIL images, ``uint8`` ``(C, H, W)`` tensors and (from a
+pixelpipe dataset) encoded images.
+
+``backend`` chooses how the pipeline meets an image:
+
+* ``'tensor'`` (default): a :class:`~pixelpipe.transforms.decode_crop.DecodePipeline`. It runs on ``uint8``
+  tensors: a PIL image is converted once on entry, and a pixelpipe dataset hands it the encoded image, which
+  it decodes itself (a leading random resized crop is drawn from the header and fused with the decode, at
+  reduced JPEG scale where that keeps the output resolution). Within the README's stated tolerance of the
+  PIL path, with the same random draws.
+* ``'pil'``: a plain :class:`~pixelpipe.transforms.Compose` that runs the reference's PIL operations on PIL
+  images: bit-exact with the reference.
 
 Output with ``use_prefetcher=True`` (or ``normalize=False``): always a ``uint8`` ``(C, H, W)`` tensor, not
 normalised (:class:`~pixelpipe.transforms.MaybePILToTensor` converts PIL images and passes tensors through),
@@ -30,6 +40,7 @@ from .color import ColorJitter, GaussianBlur, RandomGrayscale
 from .compose import Compose, RandomApply
 from .convert import MaybePILToTensor, MaybeToTensor, Normalize
 from .crop import CenterCropOrPad, RandomCropOrPad, TrimBorder
+from .decode_crop import DecodePipeline
 from .erasing import RandomErasing
 from .flip import RandomHorizontalFlip, RandomVerticalFlip
 from .interpolation import str_to_pil_interp
@@ -44,6 +55,21 @@ __all__ = [
 
 Size = int | Sequence[int]
 Pipeline = Compose | tuple[Compose, Compose, Compose]
+BACKENDS = ("tensor", "pil")
+
+
+def _check_backend(backend: Any, owner: str) -> str:
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ConfigError(
+            f"{owner}: backend must be 'tensor' (default: uint8 tensors, fused decode) or 'pil' (the "
+            f"reference's bit-exact PIL operations), got {backend!r}"
+        )
+    return backend
+
+
+def _pipeline(transforms: list, backend: str) -> Compose:
+    """The pipeline of ``transforms`` for ``backend`` (see the module docs)."""
+    return DecodePipeline(transforms) if backend == "tensor" else Compose(transforms)
 
 
 def _unsupported(**flags: Any) -> None:
@@ -95,8 +121,9 @@ def transforms_noaug_train(
     std: Sequence[float] = IMAGENET_DEFAULT_STD,
     use_prefetcher: bool = False,
     normalize: bool = True,
+    backend: str = "tensor",
 ) -> Compose:
-    """Training without augmentation: resize, centre crop, tensor tail.
+    """Training without augmentation: resize, centre crop, tensor tail (``backend``: see the module docs).
 
     Example:
         >>> print(transforms_noaug_train(224, use_prefetcher=True))
@@ -106,10 +133,11 @@ def transforms_noaug_train(
             MaybePILToTensor()
         )
     """
+    _check_backend(backend, "transforms_noaug_train")
     if interpolation == "random":
         interpolation = "bilinear"
     tfl = [Resize(img_size, interpolation=interpolation), CenterCrop(img_size)]
-    return Compose(tfl + _tail(use_prefetcher, normalize, mean, std))
+    return _pipeline(tfl + _tail(use_prefetcher, normalize, mean, std), backend)
 
 
 def _aug_transform(auto_augment: str, img_size: Size, interpolation: str, mean: Sequence[float]) -> Callable:
@@ -158,10 +186,12 @@ def transforms_imagenet_train(
     max_seq_len: int = 576,
     patchify: bool = False,
     patchify_channels_last: bool = True,
+    backend: str = "tensor",
 ) -> Pipeline:
     """The ImageNet training pipeline: random crop + flips, then augmentation/colour, then the tensor tail.
 
     ``separate=True`` returns the three stages as three :class:`Compose` (for AugMix-style splits).
+    ``backend``: see the module docs.
 
     Example:
         >>> print(transforms_imagenet_train(224, interpolation='bilinear', use_prefetcher=True))
@@ -173,6 +203,7 @@ def transforms_imagenet_train(
         )
     """  # noqa: E501
     _unsupported(naflex=naflex, patchify=patchify)
+    _check_backend(backend, "transforms_imagenet_train")
     _check_train_args(
         hflip=hflip,
         vflip=vflip,
@@ -257,8 +288,8 @@ def transforms_imagenet_train(
             raise ConfigError(f"random erasing ({args}): {e}") from None
         final.append(erasing)
     if separate:
-        return Compose(primary), Compose(secondary), Compose(final)
-    return Compose(primary + secondary + final)
+        return _pipeline(primary, backend), _pipeline(secondary, backend), _pipeline(final, backend)
+    return _pipeline(primary + secondary + final, backend)
 
 
 def transforms_imagenet_eval(
@@ -277,8 +308,10 @@ def transforms_imagenet_eval(
     patchify: bool = False,
     patchify_channels_last: bool = True,
     patchify_flatten: bool = True,
+    backend: str = "tensor",
 ) -> Compose:
-    """The evaluation pipeline: resize to ``size / crop_pct``, crop to ``size``, tensor tail.
+    """The evaluation pipeline: resize to ``size / crop_pct``, crop to ``size``, tensor tail (``backend``:
+    see the module docs).
 
     ``crop_mode``: ``'center'`` (default: keep the aspect, centre crop), ``'squash'`` (resize both sides,
     centre crop) or ``'border'`` (fit the longer side, pad with the mean colour).
@@ -293,6 +326,7 @@ def transforms_imagenet_eval(
         )
     """
     _unsupported(naflex=naflex, patchify=patchify)
+    _check_backend(backend, "transforms_imagenet_eval")
     if interpolation == "random":
         raise ConfigError("interpolation: 'random' is only supported for training transforms")
     _check_stats(mean, "mean")
@@ -325,7 +359,7 @@ def transforms_imagenet_eval(
         tfl += [Resize(scale_size[0], interpolation=interpolation), CenterCrop(img_size)]
     else:
         tfl += [ResizeKeepRatio(scale_size, interpolation=interpolation), CenterCrop(img_size)]
-    return Compose(tfl + _tail(use_prefetcher, normalize, mean, std))
+    return _pipeline(tfl + _tail(use_prefetcher, normalize, mean, std), backend)
 
 
 def _img_size(input_size: Any) -> int | tuple[int, ...] | list[int]:
@@ -375,10 +409,16 @@ def create_transform(
     patchify: bool = False,
     patchify_channels_last: bool = True,
     patchify_flatten: bool = True,
+    backend: str = "tensor",
 ) -> Pipeline:
     """Build the train, no-augmentation or eval pipeline (see the module docs and REFERENCE §4).
 
     ``input_size`` may be an int or ``(C, H, W)`` / ``(H, W)``.
+
+    ``backend='tensor'`` (default) runs the pipeline on ``uint8`` tensors: PIL images are converted once on
+    entry, and pixelpipe's datasets hand it the encoded image to decode itself (fused random resized crop,
+    reduced JPEG scale); the output is within the README's stated tolerance of the PIL path.
+    ``backend='pil'`` gives the reference's PIL pipeline, bit-exact with timm on PIL images.
 
     Example:
         >>> import torch
@@ -386,7 +426,12 @@ def create_transform(
         >>> out = tf(torch.randint(0, 256, (3, 48, 64), dtype=torch.uint8))
         >>> out.shape, out.dtype
         (torch.Size([3, 32, 32]), torch.uint8)
+        >>> from PIL import Image
+        >>> exact = create_transform(32, use_prefetcher=True, backend='pil')  # timm's PIL pipeline
+        >>> exact(Image.new('RGB', (64, 48), (200, 10, 10)))[:, 0, 0].tolist()
+        [200, 10, 10]
     """
+    _check_backend(backend, "create_transform")
     img_size = _img_size(input_size)
     if tf_preprocessing and use_prefetcher:
         raise ConfigError("tf_preprocessing=True is not supported by pixelpipe")
@@ -401,6 +446,7 @@ def create_transform(
             std=std,
             use_prefetcher=use_prefetcher,
             normalize=normalize,
+            backend=backend,
         )
     if is_training:
         return transforms_imagenet_train(
@@ -430,6 +476,7 @@ def create_transform(
             max_seq_len=max_seq_len,
             patchify=patchify,
             patchify_channels_last=patchify_channels_last,
+            backend=backend,
         )
     if separate:
         raise ConfigError("separate=True needs is_training=True and no_aug=False")
@@ -449,4 +496,5 @@ def create_transform(
         patchify=patchify,
         patchify_channels_last=patchify_channels_last,
         patchify_flatten=patchify_flatten,
+        backend=backend,
     )
