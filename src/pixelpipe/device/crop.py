@@ -37,6 +37,7 @@ from collections.abc import Sequence
 
 import torch
 
+from .._transfer import to_device
 from ..errors import ConfigError
 
 __all__ = [
@@ -255,8 +256,10 @@ def resample_weights(
     inside = (j >= lo[:, None]) & (j < hi[:, None])  # (B, in)
     if isinstance(filters, int):
         ids = (filters,)
-    else:
-        ids = tuple(choices) if choices is not None else tuple(int(v) for v in filters.unique().tolist())
+    elif choices is not None:
+        ids = tuple(choices)
+    else:  # the ids present, read back (DeviceAugment passes ``choices``)
+        ids = tuple(int(v) for v in filters.unique().tolist())  # host-sync: without choices, once per call
     x64 = ((j + 0.5) - center[:, :, None]).mul_(inv[:, None, None])  # (B, out, in), PIL's filter argument
     x = x64.to(dtype)
     weights = torch.zeros_like(x)
@@ -327,7 +330,7 @@ def resized_crop(
     out_h, out_w = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
     in_h, in_w = images.shape[-2:]
     if isinstance(interpolation, torch.Tensor):
-        filters: torch.Tensor | int = interpolation.to(images.device)
+        filters: torch.Tensor | int = to_device(interpolation, images.device)
     else:
         ids = filter_ids(interpolation)
         if len(ids) != 1:
@@ -371,7 +374,7 @@ def flip(
     """
     out = images
     if hflip is not None:
-        out = torch.where(hflip.to(images.device)[:, None, None, None], out.flip(-1), out)
+        out = torch.where(to_device(hflip, images.device)[:, None, None, None], out.flip(-1), out)
     if vflip is not None:
-        out = torch.where(vflip.to(images.device)[:, None, None, None], out.flip(-2), out)
+        out = torch.where(to_device(vflip, images.device)[:, None, None, None], out.flip(-2), out)
     return out if out is not images else images.clone()

@@ -259,7 +259,7 @@ class DevicePrefetchLoader(PrefetchLoader):
             from .decode import decode_batch
 
             return decode_batch(x, dev, multiple=self.multiple, max_side=self.max_side)
-        if isinstance(x, PaddedBatch):
+        if isinstance(x, PaddedBatch):  # pinned by the DataLoader (create_loader pins on this path)
             return PaddedBatch(x.images.to(dev, non_blocking=True), x.sizes)
         if isinstance(x, torch.Tensor) and x.ndim == 4:
             sizes = torch.tensor([tuple(x.shape[-2:])] * x.shape[0], dtype=torch.int64)
@@ -278,7 +278,8 @@ class DevicePrefetchLoader(PrefetchLoader):
         else:
             seed = derive_seed(epoch_seed, DEVICE_TAG, batch_index)
         gen = torch.Generator().manual_seed(seed)  # host draws: see pixelpipe.device.pipeline
-        params = self.augment.sample(batch.sizes.cpu(), gen, int(batch.images.shape[1]))
+        sizes = batch.sizes.cpu()  # host-sync: none, PaddedBatch keeps its sizes on the host
+        params = self.augment.sample(sizes, gen, int(batch.images.shape[1]))
         return self.augment.apply(batch.images, params, y)
 
     def _mixup(self) -> Any:

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._transfer import to_device
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import torch_generator
@@ -103,7 +104,7 @@ class DeviceAugmentParams:
 
         def move(v: Any) -> Any:
             if isinstance(v, torch.Tensor):
-                return v.to(device, non_blocking=non_blocking)
+                return to_device(v, device)
             if isinstance(v, dict):
                 return {k: move(t) for k, t in v.items()}
             return v
@@ -112,7 +113,7 @@ class DeviceAugmentParams:
             f.name: move(getattr(self, f.name)) for f in fields(self) if f.name not in ("augment", "erasing")
         }
         if self.mixup is not None:
-            changes["mixup"] = self.mixup.to(device)
+            changes["mixup"] = self.mixup.to(device, non_blocking=True)
         return replace(self, **changes)
 
 
@@ -326,7 +327,7 @@ class DeviceAugment:
         """
         gen = generator if generator is not None else torch_generator()
         gdev = gen.device
-        sizes = sizes.to(gdev)
+        sizes = to_device(sizes, gdev)
         b = int(sizes.shape[0])
         if self.training_crop:
             boxes = sample_crop_boxes(sizes, self.scale, self.ratio, generator=gen).double()
@@ -335,7 +336,7 @@ class DeviceAugment:
             boxes, bounds = center_crop_boxes(
                 sizes, self.size, self.crop_pct, self.crop_mode, self.crop_border
             )
-        choices = torch.tensor(self.filter_choices, device=gdev)
+        choices = to_device(torch.tensor(self.filter_choices), gdev)
         if len(self.filter_choices) > 1:
             filters = choices[torch.randint(0, len(self.filter_choices), (b,), generator=gen, device=gdev)]
         else:
@@ -352,7 +353,9 @@ class DeviceAugment:
             blur_sigma = _BLUR_SIGMA[0] + (_BLUR_SIGMA[1] - _BLUR_SIGMA[0]) * u[:, 4]
         erasing = mixup = None
         if self.erasing is not None or self.mixup is not None:
-            seed = int(torch.randint(0, 2**62, (1,), generator=gen, device=gdev).item())
+            seed_t = torch.randint(0, 2**62, (1,), generator=gen, device=gdev)
+            # one number read back: free from a CPU generator (the loader's), a sync from a CUDA one
+            seed = int(seed_t.item())  # host-sync: only with a CUDA generator, once per batch
             rng = np.random.default_rng(seed)
             shape = (b, channels, *self.size)
             if self.erasing is not None:
@@ -362,7 +365,7 @@ class DeviceAugment:
         params = DeviceAugmentParams(
             boxes, bounds, filters, hflip, vflip, augment, jitter, grayscale, blur_sigma, blur, erasing, mixup
         )
-        return params.to("cpu") if gdev.type != "cpu" else params
+        return params.to("cpu") if gdev.type != "cpu" else params  # host-sync: only with a CUDA generator
 
     # --- applying
 
@@ -374,7 +377,11 @@ class DeviceAugment:
             c = x.shape[1]
             mean = torch.tensor([v * 255 for v in adapt_to_chs(self.mean, c)], dtype=self.img_dtype)
             std = torch.tensor([v * 255 for v in adapt_to_chs(self.std, c)], dtype=self.img_dtype)
-            self._stats[key] = (mean.view(1, c, 1, 1).to(x.device), std.view(1, c, 1, 1).to(x.device))
+            dev = x.device
+            # blocking, once per device: ready for any stream that reads them later
+            mean = mean.view(1, c, 1, 1).to(dev)  # host-sync: once per device
+            std = std.view(1, c, 1, 1).to(dev)  # host-sync: once per device
+            self._stats[key] = (mean, std)
         mean, std = self._stats[key]
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         return x.to(dtype=self.img_dtype, memory_format=fmt).sub_(mean).div_(std)
@@ -428,8 +435,8 @@ class DeviceAugment:
         if self.mixup is not None:
             if targets is None:
                 raise ConfigError("DeviceAugment: Mixup needs the targets: call aug(images, sizes, targets)")
-            mix = params.mixup.to(x.device)
-            targets = self.mixup.mix_targets(targets.to(x.device), mix)
+            mix = params.mixup.to(x.device, non_blocking=True)
+            targets = self.mixup.mix_targets(to_device(targets, x.device), mix)
             x = self.mixup.apply(x, mix)
         return x, targets
 
