@@ -39,7 +39,7 @@ from pixelpipe.loader import create_loader
 from pixelpipe.transforms import functional as F
 from pixelpipe.transforms.color import ColorJitter, JitterParams
 
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+CUDA = pytest.mark.cuda  # skipped without a GPU (conftest)
 SIZES = [(40, 52), (36, 30), (48, 48), (30, 60)]
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
