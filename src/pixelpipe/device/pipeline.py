@@ -55,7 +55,7 @@ from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import torch_generator
 from .color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
-from .crop import center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
+from .crop import CropWorkspace, center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
 
 __all__ = ["DeviceAugment", "DeviceAugmentParams"]
 
@@ -308,6 +308,7 @@ class DeviceAugment:
         self.channels_last = bool(channels_last)
         self.compute_dtype = compute_dtype
         self._stats: dict[tuple[torch.device, torch.dtype, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._workspace = CropWorkspace()  # the crop's per-batch buffers, reused batch after batch
 
     # --- sampling
 
@@ -409,6 +410,7 @@ class DeviceAugment:
             choices=self.filter_choices,
             out_dtype=torch.uint8,
             compute_dtype=self.compute_dtype,
+            workspace=self._workspace,
         )
         if self.augment is not None:
             x = self.augment.apply(x, params.augment)
