@@ -158,7 +158,8 @@ class _Applier:
     def fill(self, device: torch.device, channels: int) -> torch.Tensor:
         key = (device, channels)
         if key not in self._fill:
-            self._fill[key] = D.fill_vector(self.table.fill, channels, device)
+            fill = D.fill_vector(self.table.fill, channels)
+            self._fill[key] = fill.to(device)  # host-sync: once per device (ready for every stream)
         return self._fill[key]
 
     def __call__(self, x: torch.Tensor, dev: OpDraws, cpu: OpDraws) -> None:

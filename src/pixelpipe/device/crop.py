@@ -432,13 +432,17 @@ def resized_crop(
         if len(ids) != 1:
             raise ConfigError("resized_crop: pass one interpolation name, or a (B,) tensor of filter ids")
         filters = ids[0]
-    fdt = _float_dtype(images.device)
-    b = boxes.to(fdt)
+    dev = images.device
+    fdt = _float_dtype(dev)
+    # per-sample parameters given on the host are moved here (pinned, non-blocking)
+    b = to_device(boxes, dev).to(fdt)
+    hflip = None if hflip is None else to_device(hflip, dev)
+    vflip = None if vflip is None else to_device(vflip, dev)
     top, left, h, w = b.unbind(1)
     if bounds is None:
         lo_y, lo_x, hi_y, hi_x = top.floor(), left.floor(), (top + h).ceil(), (left + w).ceil()
     else:
-        lo_y, lo_x, hi_y, hi_x = bounds.to(fdt).unbind(1)
+        lo_y, lo_x, hi_y, hi_x = to_device(bounds, dev).to(fdt).unbind(1)
     wy = resample_weights(top, h, lo_y, hi_y, out_h, in_h, filters, choices, vflip, compute_dtype, workspace)
     wx = resample_weights(left, w, lo_x, hi_x, out_w, in_w, filters, choices, hflip, compute_dtype, workspace)
     x = images.to(compute_dtype)
