@@ -12,6 +12,12 @@ augmentation runs:
   cannot recover from either raise :class:`~pixelpipe.errors.ImageDecodeError` naming the file and index;
 * on any other device (the CPU in tests and on machines without a GPU) every image is decoded on the CPU.
 
+On CUDA the current stream is synchronised once per batch before nvJPEG runs
+(:func:`settle_before_nvjpeg`: nvJPEG writes its outputs, allocated from that stream's pool, on a stream of
+its own, pytorch/vision#9606). Only errors that are the image's fault fall back to the CPU decoder; device
+errors (out of memory, torchvision without nvJPEG, CUDA runtime errors: :func:`is_device_error`) warn once
+and are raised. CPU-decoded images are copied over from pinned memory, without a host sync.
+
 On every device the size each header declares is checked first against the sample's pixel limit (a
 decompression bomb raises :class:`~pixelpipe.errors.ImageTooLargeError` naming the file, before anything
 is decoded; nvJPEG has no limit of its own), and the EXIF orientation is applied where the dataset asks

@@ -16,8 +16,11 @@ Sampling apart from applying: :meth:`DeviceAugment.sample` draws every random nu
 ``torch.Generator``, on the host: a few numbers per sample) into a :class:`DeviceAugmentParams`, and
 :meth:`DeviceAugment.apply` is pure. Parameters are drawn on the host on purpose: the augmentation ops
 are grouped by the op each sample drew, which needs the choices on the host, and so do the erasing boxes
-and Mixup's parameters; drawing them there costs no device synchronisation, and a seed gives the same
-augmentation on the CPU and on a GPU. Nothing in :meth:`~DeviceAugment.apply` loops over the batch in
+and Mixup's parameters; drawing them there costs no device synchronisation (they reach the device by
+non-blocking copies from pinned memory, :func:`pixelpipe._transfer.to_device`), and a seed gives the same
+augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). The crop's float32
+products ignore a process-wide TF32 setting (:func:`pixelpipe.device.crop.exact_fp32_matmul`) and its
+buffers are reused from batch to batch (:class:`pixelpipe.device.crop.CropWorkspace`). Nothing in :meth:`~DeviceAugment.apply` loops over the batch in
 Python (the op kinds, layers, jitter steps and erasing boxes are looped over, a number independent of the
 batch size). On the CPU, :class:`~pixelpipe.batch.Mixup` mixes large samples pair by pair, its fastest
 path there; on accelerators it is one batched kernel.

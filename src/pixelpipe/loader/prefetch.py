@@ -10,6 +10,11 @@ Differences from the reference:
 * one side stream per loader, created on first use and kept (the reference makes a new stream every epoch,
   and the caching allocator keeps each old stream's blocks: issue #2781); tensors handed to the consumer
   are marked with ``record_stream`` so their memory is not reused while the consumer's work is pending;
+* the consumer stream waits on an event recorded right after the batch's own preparation, not on the
+  whole side stream: the next batch, queued there before the hand-over, is prepared while the consumer
+  computes (a ``wait_stream`` at that point would make every step wait for the next batch too);
+* no host synchronisation per batch: the erasing boxes are drawn on the host and copied non-blocking
+  from pinned memory (see :mod:`pixelpipe._transfer`);
 * ``device=None`` means CUDA when available, else the CPU (the reference always defaults to CUDA); on the
   CPU there is no stream and no look-ahead copy;
 * optional ``channels_last`` output;
