@@ -20,7 +20,8 @@ and Mixup's parameters; drawing them there costs no device synchronisation (they
 non-blocking copies from pinned memory, :func:`pixelpipe._transfer.to_device`), and a seed gives the same
 augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). The crop's float32
 products ignore a process-wide TF32 setting (:func:`pixelpipe.device.crop.exact_fp32_matmul`) and its
-buffers are reused from batch to batch (:class:`pixelpipe.device.crop.CropWorkspace`). Nothing in :meth:`~DeviceAugment.apply` loops over the batch in
+buffers are reused from batch to batch (:class:`pixelpipe.device.crop.CropWorkspace`). Nothing in
+:meth:`~DeviceAugment.apply` loops over the batch in
 Python (the op kinds, layers, jitter steps and erasing boxes are looped over, a number independent of the
 batch size). On the CPU, :class:`~pixelpipe.batch.Mixup` mixes large samples pair by pair, its fastest
 path there; on accelerators it is one batched kernel.
