@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .._transfer import to_device
 from ..errors import ConfigError, SampleError
 from ..io.decode import (
     _DECODE_ERRORS,
@@ -272,7 +273,7 @@ class DevicePrefetchLoader(PrefetchLoader):
     def _prepare(self, x: Any, y: Any, batch_index: int, epoch_seed: int | None) -> tuple:
         batch = self._batch(x)
         if isinstance(y, torch.Tensor):
-            y = y.to(device=self.device, non_blocking=True)
+            y = to_device(y, self.device)  # pinned, non-blocking
         if epoch_seed is None:
             seed = int(get_rng().integers(0, 2**63 - 1))
         else:

@@ -238,7 +238,7 @@ class PrefetchLoader:
     def _prepare(self, x: torch.Tensor, y: Any, batch_index: int, epoch_seed: int | None) -> tuple:
         x = x.to(device=self.device, non_blocking=True)
         if isinstance(y, torch.Tensor):
-            y = y.to(device=self.device, non_blocking=True)
+            y = to_device(y, self.device)  # pinned, non-blocking
         x = self._normalize(x)
         if self.random_erasing is not None:
             if epoch_seed is None:
