@@ -113,3 +113,17 @@ def test_tar_indexing_progress_only_on_a_terminal_for_big_archives(tmp_path, mon
     reader = tar_reader.ReaderImageInTar(path, cache_tarinfo=False)
     assert len(reader) == 2500
     assert ("indexing tar" in written()) == terminal
+
+
+def test_bad_dataset_is_one_line_error_not_traceback(tmp_path, capsys):
+    """A hostile info file (issue 20) stops the command with one line naming the entry, exit code 2."""
+    import json
+
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    info = {"splits": {"train": {"filenames": ["../outside.tar"], "shard_lengths": [1]}}}
+    (folder / "_info.json").write_text(json.dumps(info))
+    assert main(["demo", "--quick", "--data", str(folder), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pixelpipe demo: error: ")
+    assert "'../outside.tar'" in err and "Traceback" not in err

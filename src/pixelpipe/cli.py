@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .errors import PixelpipeError
 
 __all__ = ["main"]
 
@@ -199,7 +200,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except PixelpipeError as exc:
+        # Bad input (a hostile or broken dataset, a bad option value): one line that names it, not a
+        # traceback. Anything else is a bug and keeps its traceback.
+        print(f"pixelpipe {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,6 +42,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..errors import ConfigError, DatasetNotFoundError
+from ._hf_disk import check_local_folder
 from .base import Reader
 from .class_map import load_class_map
 
@@ -93,6 +94,8 @@ def _split_base(split: str) -> str:
 
 def _load_local(datasets: Any, path: str, split: str, cache_dir: str | None) -> Any:
     """Load local data (see the module docs for the detection order); returns a ``datasets.Dataset``."""
+    if os.path.isdir(path):
+        check_local_folder(path)  # its file lists come with the data: nothing outside it is loaded
     if os.path.isdir(path) and os.path.isfile(os.path.join(path, "dataset_dict.json")):
         dd = datasets.load_from_disk(path)
         key = _split_base(split)

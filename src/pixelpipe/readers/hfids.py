@@ -36,7 +36,6 @@ when there is one, else the row number in its file.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -45,6 +44,7 @@ import numpy as np
 
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
 from ..streaming.stream import ShardStream
+from ._hf_disk import check_local_folder, saved_data_files, saved_splits
 from .class_map import load_class_map
 from .hfds import _split_base, import_datasets, load_hf_dataset, resolve_local
 
@@ -267,8 +267,7 @@ def _local_files(path: str, split: str) -> list[str] | None:
     elif os.path.isfile(path):
         files = [path]
     elif os.path.isfile(os.path.join(path, "dataset_dict.json")):
-        with open(os.path.join(path, "dataset_dict.json"), encoding="utf-8") as f:
-            splits = json.load(f).get("splits", [])
+        splits = saved_splits(path)  # checked: names inside the folder only
         key = _split_base(split)
         if key not in splits:
             raise ConfigError(
@@ -276,9 +275,7 @@ def _local_files(path: str, split: str) -> list[str] | None:
             )
         return _local_files(os.path.join(path, key), split)
     elif os.path.isfile(os.path.join(path, "state.json")):
-        with open(os.path.join(path, "state.json"), encoding="utf-8") as f:
-            names = [d["filename"] for d in json.load(f).get("_data_files", [])]
-        files = [os.path.join(path, n) for n in names]
+        files = [os.path.join(path, n) for n in saved_data_files(path)]  # checked: inside the folder
     else:
         from datasets.data_files import DataFilesDict, get_data_patterns
 
@@ -379,6 +376,8 @@ class ReaderHfids(ShardStream):
             return _Columns(feats, datasets, input_key, target_key, cmap, target_img_mode, where)
 
         local = resolve_local(name, root)
+        if local is not None and os.path.isdir(local):
+            check_local_folder(local)  # its file lists come with the data: nothing outside it is read
         files = _local_files(local, split) if local is not None else None
         if files is not None:
             source = HfShardSource.from_files(files, make_columns)

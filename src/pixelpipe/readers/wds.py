@@ -18,6 +18,10 @@ Same constructor as the reference's ``ReaderWds`` (REFERENCE §1.9), on pixelpip
   are read sequentially, so their per-shard sample counts must come from the split info
   (``shard_lengths``, as ``pixelpipe shard`` writes it): without them the reader raises a
   :class:`~pixelpipe.errors.ConfigError` instead of downloading every shard to count it.
+* Commands and URLs come only from the caller (``root``, a shard spec in ``split``). The info file comes
+  with the data: its shard names must be relative paths inside ``root`` (or URLs under a URL ``root``),
+  else a :class:`~pixelpipe.errors.ConfigError` naming the file and the entry is raised at construction,
+  before any shard is opened (see :mod:`pixelpipe.streaming.untrusted`).
 
 Example:
     >>> import io, os, tarfile, tempfile

@@ -14,6 +14,10 @@
 Every other ``scheme://`` is refused with a :class:`~pixelpipe.errors.ConfigError` (use ``pipe:`` with the
 scheme's command-line client, such as ``pipe:gsutil cat gs://b/x.tar``).
 
+``pipe:`` runs a shell with the caller's permissions, and a URL contacts its host: pass only names the
+caller wrote. Names listed by files that come with the data (``_info.json``) are checked first by
+:mod:`pixelpipe.streaming.untrusted`, which refuses commands, URLs to elsewhere and paths outside the root.
+
 Example:
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), 'data.bin')

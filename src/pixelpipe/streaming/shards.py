@@ -26,6 +26,7 @@ from typing import Any
 
 from ..errors import ConfigError, DatasetNotFoundError
 from .gopen import is_remote, join_url, local_path, open_stream
+from .untrusted import check_info_names
 
 __all__ = [
     "SplitInfo",
@@ -33,6 +34,7 @@ __all__ = [
     "is_shard_spec",
     "load_dataset_info",
     "parse_shard_spec",
+    "read_info_file",
     "resolve_split",
 ]
 
@@ -134,8 +136,14 @@ class SplitInfo:
     alt_label: str = ""
 
 
-def _read_info(path: str) -> dict[str, Any] | None:
-    """The JSON object in ``path`` (a local path or a URL); ``None`` when it does not exist."""
+def read_info_file(path: str) -> dict[str, Any] | None:
+    """The JSON object in ``path`` (a local path or a URL); ``None`` when it does not exist.
+
+    Its names are not checked here: :func:`load_dataset_info` does that.
+
+    Raises:
+        ConfigError: the file cannot be read, is not JSON, or holds no JSON object.
+    """
     try:
         if is_remote(path):
             try:
@@ -162,11 +170,22 @@ def load_dataset_info(root: str | os.PathLike[str]) -> dict[str, Any]:
 
     ``root`` is a folder or a URL (``http(s)://``, ``file://``); a URL root is read with
     :func:`~pixelpipe.streaming.gopen.open_stream` (an HTTP 404 counts as "does not exist").
+
+    The file comes with the data, so its shard lists are checked here, before anything they name is
+    opened: every ``filenames`` entry must be a relative path inside ``root`` (or a URL under a URL
+    ``root``), never a ``pipe:`` command, another URL, an absolute path or a ``..`` path (see
+    :mod:`pixelpipe.streaming.untrusted`).
+
+    Raises:
+        ConfigError: the file is not a JSON object, or lists a name that breaks that rule (the message
+            names the file and the entry).
     """
     root = os.fspath(root)
     for name in INFO_FILES:
-        info = _read_info(join_url(root, name))
+        path = join_url(root, name)
+        info = read_info_file(path)
         if info is not None:
+            check_info_names(info, root, path)
             return info
     _LOG.info("no _info.json / info.json under %r: splits must be given as shard specs", root)
     return {}

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError
+from .shards import read_info_file
+from .untrusted import check_info_names
 
 __all__ = ["write_shards"]
 
@@ -82,7 +84,9 @@ def write_shards(
         progress: show a tqdm progress bar (default: when stderr is a terminal).
 
     Raises:
-        ConfigError: ``max_count`` < 1, or a name that would break the shard spec.
+        ConfigError: ``max_count`` < 1, a name that would break the shard spec, or an existing
+            ``out/_info.json`` that is not a JSON object or lists a shard outside ``out`` (checked before
+            anything is written).
     """
     if isinstance(max_count, bool) or not isinstance(max_count, int) or max_count < 1:
         raise ConfigError(f"write_shards: max_count must be an int >= 1, got {max_count!r}")
@@ -93,8 +97,9 @@ def write_shards(
         )
     if any(c in split for c in "{}|") or "tar" in split or ".." in split:
         raise ConfigError(f"write_shards: split {split!r} must be a plain split name")
-    ds = _open_dataset(source, split, class_map, label)
     out = os.fspath(out)
+    info = _existing_info(out)  # before any shard is written: a hostile or broken file stops the run
+    ds = _open_dataset(source, split, class_map, label)
     os.makedirs(out, exist_ok=True)
     n = len(ds)
     if n == 0:
@@ -125,16 +130,28 @@ def write_shards(
     finally:
         bar.close()
     entry = {"name": split, "num_samples": n, "filenames": files, "shard_lengths": lengths}
-    _update_info(out, prefix, split, entry, getattr(ds.reader, "class_to_idx", None))
+    _update_info(out, info, prefix, split, entry, getattr(ds.reader, "class_to_idx", None))
     return entry
 
 
-def _update_info(out: str, prefix: str, split: str, entry: dict[str, Any], class_to_idx: Any) -> None:
+def _existing_info(out: str) -> dict[str, Any]:
+    """``out/_info.json`` (``{}`` when there is none), its other splits' shard lists checked.
+
+    The file may have come with the folder, and the splits it keeps are read later by ``wds/``: a
+    ``pipe:`` command, URL or path outside ``out`` in it is refused now, as the reader would refuse it.
+    """
     path = os.path.join(out, "_info.json")
-    info: dict[str, Any] = {}
-    if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            info = json.load(f)
+    info = read_info_file(path)
+    if info is None:
+        return {}
+    check_info_names(info, out, path)
+    return info
+
+
+def _update_info(
+    out: str, info: dict[str, Any], prefix: str, split: str, entry: dict[str, Any], class_to_idx: Any
+) -> None:
+    path = os.path.join(out, "_info.json")
     info.setdefault("name", prefix)
     info.setdefault("splits", {})[split] = entry
     if class_to_idx:
