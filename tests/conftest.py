@@ -50,3 +50,17 @@ def image_factory():
 @pytest.fixture(scope="session")
 def photos_dir() -> Path | None:
     return PHOTOS if PHOTOS.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """One moto S3 server on 127.0.0.1 for the session (``AWS_ENDPOINT_URL`` set while it runs)."""
+    pytest.importorskip("moto.server")
+    pytest.importorskip("s3fs")
+    from test_streaming_helpers import S3Server
+
+    server = S3Server().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,7 +1,8 @@
 """The README's Python snippets run as written.
 
 Each ```python block runs in a fresh temporary working directory that holds small generated stand-ins
-for the paths the snippets name (``imagenette.tar``, ``pets/images``). The snippets are not edited: the
+for the paths the snippets name (``imagenette.tar``, ``pets/images``; ``s3://my-bucket/shards`` on a
+local S3 server). The snippets are not edited: the
 stand-ins are sized so that they stay quick (``imagenette.tar`` holds just over one batch of 64 training
 images, so each of the quickstart's 10 epochs is one step).
 """
@@ -100,7 +101,9 @@ def test_readme_has_python_snippets():
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")  # num_workers=4 on 2 cores
 @pytest.mark.parametrize(("line", "code"), PYTHON_BLOCKS, ids=[f"README.md:{n}" for n, _ in PYTHON_BLOCKS])
-def test_readme_snippet_runs(readme_cwd, line, code):
+def test_readme_snippet_runs(readme_cwd, line, code, request):
+    if "s3://my-bucket/shards" in code:  # the object-storage snippet: shards/ on a local S3 server
+        request.getfixturevalue("s3_server").upload(readme_cwd / "shards", "s3://my-bucket/shards")
     namespace: dict = {"__name__": "__readme__"}
     exec(compile(code, f"README.md:{line}", "exec"), namespace)
     dataset = namespace.get("dataset")

@@ -195,7 +195,19 @@ def test_stream_state_resume_in_process():
     assert [x for x, _ in t] == full  # resumes once, then whole epochs again
     t.set_epoch(1)
     assert sorted(x for x, _ in t) == sorted(full) and [x for x, _ in t] != full
-    with pytest.raises(ConfigError, match="world_size"):
+    # elastic: the state loads on every rank of a 2-rank world; together they read exactly the rest
+    halves = []
+    for rank in range(2):
+        u = ShardStream(src, is_training=True, batch_size=2, shuffle_size=4, initial_size=2, rank=rank,
+                        world_size=2)  # fmt: skip
+        u.load_state_dict(state)
+        halves.append([x for x, _ in u])
+    rest_ids = Counter(halves[0] + halves[1])
+    assert len(halves[0]) == len(halves[1]) == 6  # ceil(9 / 2) = 5, rounded up to whole batches of 2
+    assert set(rest_ids) == set(full) - set(first) and sum(rest_ids.values()) - 9 == 3  # 3 padding
+    with pytest.raises(ConfigError, match="seed"):
+        ShardStream(src, is_training=True, seed=7).load_state_dict(state)
+    with pytest.raises(ConfigError, match="is_training"):
         ShardStream(src, world_size=2, rank=0).load_state_dict(state)
 
 

@@ -104,7 +104,9 @@ def _add_shard(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "src", help="a folder of class folders (or with split sub-folders), a .tar, or a folder of files"
     )
-    p.add_argument("out", help="output folder for the shards and _info.json")
+    p.add_argument(
+        "out", help="output folder for the shards and _info.json, or an object-store URL (s3://bucket/prefix)"
+    )
     p.add_argument("--max-count", type=int, default=1000, help="samples per shard (default 1000)")
     p.add_argument("--split", default="train", help="split to read from SRC and to record (default train)")
     p.add_argument("--name", default=None, help="shard file prefix (default: the split name)")

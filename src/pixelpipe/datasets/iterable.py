@@ -14,7 +14,8 @@ Follows the reference's ``IterableImageDataset`` (REFERENCE §2.2: same argument
   :class:`~pixelpipe.errors.SampleError` naming the shard and key; ``on_error='skip'`` logs, records and
   counts the bad sample (:meth:`IterableImageDataset.skip_report`, shared with DataLoader workers) and
   yields, in its place, the previous good sample of the stream again (its own image and label, newly
-  transformed), so the per-rank count does not change;
+  transformed), so the per-rank count does not change; every sample of a shard that cannot be fetched
+  (missing, or failing after its retries) is skipped so, and does not count towards ``max_skips``;
 * the decode options of :class:`~pixelpipe.datasets.ImageDataset`: ``max_image_pixels`` (refuse
   decompression bombs before decoding) and ``exif_transpose``.
 """
@@ -34,6 +35,7 @@ from ..io.decode import USE_DEFAULT, decode_pil, decode_tensor, read_bytes
 from ..rng import derive_seed, use_rng
 from ..streaming.plan import resolve_rank_world
 from ..streaming.source import Record
+from ..streaming.stream import ShardReadError
 from .image_dataset import check_decode_options, error_text
 from .skips import SkipLog, SkipRecord, SkipReporting
 
@@ -268,6 +270,7 @@ class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
         epoch = self.epoch
         last: tuple[Any, Any] | None = None  # the latest good (decoded image, target)
         pending: list[int] = []  # positions of bad samples waiting for a good one to stand in
+        unreadable = 0  # of them, samples of shards that could not be fetched (not counted by max_skips)
         for rec in self._records():
             try:
                 img = self._decode(rec)
@@ -277,7 +280,9 @@ class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
                     raise err from e
                 self._record_skip(rec, err)
                 pending.append(rec.position)
-                if len(pending) >= self.max_skips:
+                unfetched = isinstance(rec.input, ShardReadError)
+                unreadable += unfetched
+                if len(pending) - unreadable >= self.max_skips:
                     raise SampleError(
                         f"{len(pending)} consecutive samples failed to load, the last {rec.where!r}: {err}",
                         index=rec.position,
@@ -286,9 +291,10 @@ class IterableImageDataset(SkipReporting, torch.utils.data.IterableDataset):
                 if last is None:
                     continue
                 pending.pop()
+                unreadable -= unfetched
                 yield self._finish(last[0], last[1], rec.position, epoch)
                 continue
-            last = (img, rec.target)
+            last, unreadable = (img, rec.target), 0
             for position in pending:  # bad samples before the first good one of this stream
                 yield self._finish(img, rec.target, position, epoch)
             pending.clear()

@@ -25,7 +25,15 @@ Where the files come from (``name`` is resolved as in :mod:`pixelpipe.readers.hf
   (an image folder, CSV, ...) is loaded with ``datasets`` (converted to Arrow in its cache, ``root``)
   and its rows streamed in chunks;
 * a hub id: with ``download=True`` the split is downloaded and prepared by ``datasets`` (cache ``root``)
-  and its rows streamed in chunks; without, the split's parquet files are read remotely (``hf://``).
+  and its rows streamed in chunks; without, the split's parquet files are read remotely (``hf://``);
+* an object-store URL (``s3://bucket/data/``, ``gs://...``, ``hf://datasets/...``, any fsspec URL; a
+  glob such as ``s3://bucket/data/train-*.parquet`` works): a file, a glob, or a folder's ``.parquet`` /
+  ``.arrow`` files (those of ``split`` when file or folder names mark splits, ``train-0000.parquet``,
+  ``train/...``), read through fsspec (``pixelpipe[s3]``, ``pixelpipe[gcs]``).
+
+Remote files are read through fsspec, or with ``cache_dir`` downloaded once per node into a
+:class:`~pixelpipe.streaming.cache.ShardCache` (size limit, LRU eviction, the next file prefetched,
+transient errors retried) and read there.
 
 Inputs are yielded **encoded** (image bytes; a stored path is read into bytes), so the shuffle buffer
 holds encoded samples and :class:`~pixelpipe.datasets.IterableImageDataset` decodes them with its error
@@ -36,13 +44,17 @@ when there is one, else the row number in its file.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import posixpath
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
+from ..streaming.cache import ShardCache
+from ..streaming.gopen import is_fsspec_url, url_to_fs
 from ..streaming.stream import ShardStream
 from ._hf_disk import check_local_folder, saved_data_files, saved_splits
 from .class_map import load_class_map
@@ -165,10 +177,20 @@ def _decode_target(value: Any, mode: str) -> Any:
     return decode_pil(_read_file(value) if isinstance(value, str) else value, mode or None)
 
 
-def _open_arrow(path: str) -> Any:
-    """A memory-mapped Arrow table from an IPC stream (``save_to_disk``) or IPC file."""
+def _open_arrow(path: str, filesystem: Any = None) -> Any:
+    """A memory-mapped Arrow table from an IPC stream (``save_to_disk``) or IPC file.
+
+    With ``filesystem`` (a remote file without a cache) the file is read into memory instead.
+    """
     import pyarrow as pa
 
+    if filesystem is not None:
+        with filesystem.open(path, "rb") as f:
+            data = pa.py_buffer(f.read())
+        try:
+            return pa.ipc.open_stream(data).read_all()
+        except pa.ArrowInvalid:
+            return pa.ipc.open_file(data).read_all()
     source = pa.memory_map(path)
     try:
         return pa.ipc.open_stream(source).read_all()
@@ -213,7 +235,7 @@ class HfShardSource:
                     shards.append(("parquet", path, g, n, first))
                     first += n
             else:
-                table = _open_arrow(path)
+                table = _open_arrow(path, filesystem)
                 schema = schema or table.schema
                 shards.append(("arrow", path, 0, table.num_rows, 0))
         source = cls(shards, make_columns(schema))
@@ -228,6 +250,22 @@ class HfShardSource:
         return cls(shards, columns, dataset=dataset.select_columns(columns.wanted).with_format("arrow"))
 
     filesystem: Any = None
+    cache: ShardCache | None = None
+
+    @contextlib.contextmanager
+    def _local(self, path: str) -> Iterator[tuple[str, Any]]:
+        """``(path, filesystem)`` to read ``path`` with: the cached copy (pinned) or the remote file."""
+        if self.cache is None or self.filesystem is None:
+            yield path, self.filesystem
+            return
+        with self.cache.acquire(path) as local:
+            yield local, None
+
+    def prefetch(self, index: int) -> None:
+        """Start fetching shard ``index``'s file into the cache in the background (no-op without one)."""
+        kind, path, *_ = self.shards[index]
+        if self.cache is not None and self.filesystem is not None and kind != "dataset":
+            self.cache.prefetch(path)
 
     def shard_name(self, index: int) -> str:
         kind, path, part, n, first = self.shards[index]
@@ -242,20 +280,21 @@ class HfShardSource:
         if kind == "dataset":
             yield from cols.rows(self.dataset[first + start : first + n], first + start)
         elif kind == "arrow":
-            table = _open_arrow(path).select(cols.wanted).slice(start)
-            for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
-                yield from cols.rows(batch, start)
-                start += batch.num_rows
+            with self._local(path) as (where, fs):
+                table = _open_arrow(where, fs).select(cols.wanted).slice(start)
+                for batch in table.to_batches(max_chunksize=_BATCH_ROWS):
+                    yield from cols.rows(batch, start)
+                    start += batch.num_rows
         else:
             import pyarrow.parquet as pq
 
-            fobj = self.filesystem.open(path, "rb") if self.filesystem else path
-            pf = pq.ParquetFile(fobj)
-            row = 0
-            for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[part], columns=cols.wanted):
-                if row + batch.num_rows > start:
-                    yield from cols.rows(batch, first + row, max(0, start - row))
-                row += batch.num_rows
+            with self._local(path) as (where, fs):
+                pf = pq.ParquetFile(fs.open(where, "rb") if fs else where)
+                row = 0
+                for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[part], columns=cols.wanted):
+                    if row + batch.num_rows > start:
+                        yield from cols.rows(batch, first + row, max(0, start - row))
+                    row += batch.num_rows
 
 
 def _local_files(path: str, split: str) -> list[str] | None:
@@ -297,6 +336,34 @@ def _local_files(path: str, split: str) -> list[str] | None:
     return None
 
 
+def _url_files(url: str, split: str) -> tuple[list[str], Any]:
+    """The ``.parquet`` / ``.arrow`` files of ``split`` at an fsspec URL, as URLs, and the filesystem."""
+    fs, path = url_to_fs(url)
+    try:
+        if _GLOB_CHARS & set(path):
+            found = sorted(fs.glob(path))
+        elif fs.isfile(path):
+            found = [path]
+        else:
+            found = sorted(p for p in fs.find(path) if p.lower().endswith(_DATA_EXTS))
+            key = _split_base(split)
+            rel = [posixpath.relpath(p, path) for p in found]
+            prefixes = (f"{key}-", f"{key}_", f"{key}.")
+            marked = [
+                p
+                for p, r in zip(found, rel, strict=True)
+                if key in r.split("/")[:-1] or posixpath.basename(r).startswith(prefixes)
+            ]
+            found = marked or found
+    except FileNotFoundError:
+        found = []
+    if not found:
+        raise DatasetNotFoundError(f"hfids: no .parquet / .arrow files at {url!r}")
+    if not all(f.lower().endswith(_DATA_EXTS) for f in found):
+        raise ConfigError(f"hfids: {url!r} must name .parquet or .arrow files, got {found[:3]}")
+    return [fs.unstrip_protocol(f) for f in found], fs
+
+
 class ReaderHfids(ShardStream):
     """Stream a Hugging Face dataset's rows as ``(encoded image, target)`` over ranks and workers.
 
@@ -318,6 +385,11 @@ class ReaderHfids(ShardStream):
         shuffle_size: shuffle buffer in samples (default env ``HFIDS_SHUFFLE_SIZE`` or 4096).
         num_samples: samples per epoch (default: the split's size).
         trust_remote_code: passed to ``datasets`` for hub ids when ``True``.
+        cache_dir: download remote files into this folder and read them there (default: the
+            ``PIXELPIPE_CACHE_DIR`` environment variable; unset: read them through fsspec).
+        cache_limit: the cache's size limit in bytes or as ``'50GB'`` (``None``: no limit).
+        retries: extra attempts for a transient failure while fetching a file.
+        timeout: seconds any wait of the cache may last (locks, prefetches).
         **kwargs: ``rank``, ``world_size``, ``initial_size`` for :class:`ShardStream`.
 
     Raises:
@@ -359,8 +431,14 @@ class ReaderHfids(ShardStream):
         shuffle_size: int | None = None,
         num_samples: int | None = None,
         trust_remote_code: bool = False,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_limit: int | str | None = None,
+        retries: int = 3,
+        timeout: float = 600.0,
         **kwargs: Any,
     ) -> None:
+        from .wds import make_cache
+
         datasets = import_datasets()
         if not isinstance(name, str) or not name:
             raise ConfigError(f"hfids: name must be a hub id or a local path, got {name!r}")
@@ -375,17 +453,22 @@ class ReaderHfids(ShardStream):
                 feats = datasets.Features.from_arrow_schema(feats)
             return _Columns(feats, datasets, input_key, target_key, cmap, target_img_mode, where)
 
-        local = resolve_local(name, root)
+        self.cache = make_cache(cache_dir, cache_limit, retries, timeout)
+        local = None if is_fsspec_url(name) else resolve_local(name, root)
         if local is not None and os.path.isdir(local):
             check_local_folder(local)  # its file lists come with the data: nothing outside it is read
         files = _local_files(local, split) if local is not None else None
-        if files is not None:
+        if is_fsspec_url(name):
+            urls, fs = _url_files(name, split)
+            source = HfShardSource.from_files(urls, make_columns, filesystem=fs)
+        elif files is not None:
             source = HfShardSource.from_files(files, make_columns)
         elif local is not None or download:
             ds = load_hf_dataset(name, root, split, trust_remote_code=trust_remote_code)
             source = HfShardSource.from_dataset(ds, make_columns(ds.features))
         else:
             source = self._remote_source(datasets, name, root, split, make_columns, trust_remote_code)
+        source.cache = self.cache
         self.class_to_idx = source.columns.class_to_idx
         if sum(source.shard_lengths) == 0 and num_samples is None:
             raise ConfigError(f"{where}: the split's size is unknown or 0; pass num_samples")

@@ -12,12 +12,17 @@ Same constructor as the reference's ``ReaderWds`` (REFERENCE §1.9), on pixelpip
   the ``input_key`` members, or with an unreadable ``cls``, is yielded with a
   :class:`~pixelpipe.errors.SampleError` as its input, naming the shard and key, and
   :class:`~pixelpipe.datasets.IterableImageDataset` applies its ``on_error`` policy.
-* ``root`` and shard names may be local paths, ``file://`` / ``http(s)://`` URLs or ``pipe:CMD`` commands
-  (e.g. ``pipe:aws s3 cp s3://bucket/train-0000.tar -``), opened with
-  :func:`pixelpipe.streaming.gopen.open_stream`; the ``webdataset`` package is not needed. Remote shards
-  are read sequentially, so their per-shard sample counts must come from the split info
+* ``root`` and shard names may be local paths, object-store URLs (``s3://``, ``gs://``, ``hf://``, any
+  fsspec URL; ``pixelpipe[s3]`` / ``pixelpipe[gcs]``), ``file://`` / ``http(s)://`` URLs or ``pipe:CMD``
+  commands, opened with :func:`pixelpipe.streaming.gopen.open_stream`; the ``webdataset`` package is not
+  needed. Remote shards are streamed, or with ``cache_dir`` downloaded once per node into a
+  :class:`~pixelpipe.streaming.cache.ShardCache` (size limit ``cache_limit``, LRU eviction, next shard
+  prefetched, transient errors retried). Their per-shard sample counts must come from the split info
   (``shard_lengths``, as ``pixelpipe shard`` writes it): without them the reader raises a
   :class:`~pixelpipe.errors.ConfigError` instead of downloading every shard to count it.
+* A shard that cannot be fetched (missing, or failing after its retries) turns each of its samples into a
+  per-sample error naming the shard's URL: ``on_error='raise'`` raises it, ``on_error='skip'`` counts
+  every sample of the shard in the skip report.
 * Commands and URLs come only from the caller (``root``, a shard spec in ``split``). The info file comes
   with the data: its shard names must be relative paths inside ``root`` (or URLs under a URL ``root``),
   else a :class:`~pixelpipe.errors.ConfigError` naming the file and the entry is raised at construction,
@@ -43,6 +48,7 @@ from typing import Any
 
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
 from ..io.limits import DEFAULT_MAX_MEMBER_BYTES
+from ..streaming.cache import ShardCache
 from ..streaming.gopen import is_remote, join_url, local_path
 from ..streaming.shards import load_dataset_info, resolve_split
 from ..streaming.stream import ShardStream
@@ -93,6 +99,18 @@ class _WdsSample:
         return int(text)
 
 
+def make_cache(
+    cache_dir: str | os.PathLike[str] | None, limit: int | str | None, retries: int, timeout: float
+) -> ShardCache | None:
+    """The :class:`ShardCache` of ``cache_dir`` (default ``$PIXELPIPE_CACHE_DIR``), or ``None``."""
+    folder = cache_dir if cache_dir is not None else os.environ.get("PIXELPIPE_CACHE_DIR") or None
+    if folder is None:
+        if limit is not None:
+            raise ConfigError("cache_limit needs cache_dir (or PIXELPIPE_CACHE_DIR): the folder to cache in")
+        return None
+    return ShardCache(folder, limit=limit, retries=retries, timeout=timeout)
+
+
 class ReaderWds(ShardStream):
     """Stream webdataset tar shards (see the module docs).
 
@@ -117,6 +135,12 @@ class ReaderWds(ShardStream):
         max_member_bytes: shard members larger than this are not read; their sample becomes a
             :class:`~pixelpipe.errors.SampleError` naming shard and key (``None``: no limit; default
             256 MiB).
+        cache_dir: download remote shards into this folder and read them there (default: the
+            ``PIXELPIPE_CACHE_DIR`` environment variable; unset: stream them). Share it between the workers
+            and ranks of one node.
+        cache_limit: the cache's size limit in bytes or as ``'50GB'`` (``None``: no limit).
+        retries: extra attempts for a transient failure while fetching a shard.
+        timeout: seconds any wait of the cache may last (locks, prefetches).
 
     Raises:
         DatasetNotFoundError: unknown split name, or a shard file is missing.
@@ -144,6 +168,10 @@ class ReaderWds(ShardStream):
         rank: int | None = None,
         world_size: int | None = None,
         max_member_bytes: int | None = DEFAULT_MAX_MEMBER_BYTES,
+        cache_dir: str | os.PathLike[str] | None = None,
+        cache_limit: int | str | None = None,
+        retries: int = 3,
+        timeout: float = 600.0,
     ) -> None:
         if root is None:
             raise ConfigError("ReaderWds needs root: the folder holding the shards and _info.json")
@@ -177,7 +205,15 @@ class ReaderWds(ShardStream):
             _LOG.info(
                 "ReaderWds: counting the samples of %d shards (no shard_lengths in the info)", len(paths)
             )
-        source = TarShardSource(paths, self.split_info.shard_lengths, make, max_member_bytes=max_member_bytes)
+        self.cache = make_cache(cache_dir, cache_limit, retries, timeout)
+        source = TarShardSource(
+            paths,
+            self.split_info.shard_lengths,
+            make,
+            max_member_bytes=max_member_bytes,
+            cache=self.cache,
+            retries=retries,
+        )
         if (
             num_samples is None
             and self.split_info.num_samples

@@ -1,4 +1,5 @@
-"""Open a shard or an info file by name: a local path, ``file://`` / ``http(s)://`` URL or ``pipe:`` command.
+"""Open a shard or an info file by name: a local path, a URL (``http(s)://``, ``s3://``, ``gs://``, ``hf://``,
+any fsspec URL) or a ``pipe:`` command.
 
 :func:`open_stream` returns a binary, readable, sequential file-like object (use it as a context manager):
 
@@ -10,9 +11,14 @@
   the whole output has been read, closing waits for the command and raises :class:`StreamError` naming it
   and its exit status if it failed. Closing *before* the end of the output (a consumer that stops early)
   terminates the command and ignores its exit status.
-
-Every other ``scheme://`` is refused with a :class:`~pixelpipe.errors.ConfigError` (use ``pipe:`` with the
-scheme's command-line client, such as ``pipe:gsutil cat gs://b/x.tar``).
+* every other ``scheme://`` (``s3://``, ``gs://``, ``hf://``, ``az://``, ...): the object, read through
+  `fsspec <https://filesystem-spec.readthedocs.io>`_ and the scheme's maintained backend (``s3fs``,
+  ``gcsfs``, ``huggingface_hub``; ``pip install 'pixelpipe[s3]'`` / ``'pixelpipe[gcs]'``). Credentials and
+  endpoints come from each backend's standard configuration: for S3 the AWS variables and files
+  (``AWS_ACCESS_KEY_ID``, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL`` for an S3-compatible store such as MinIO,
+  ...), for GCS ``GOOGLE_APPLICATION_CREDENTIALS``, for the Hub ``HF_TOKEN``. Network timeouts are the
+  backend's (s3fs / gcsfs: 60 s per connect and read by default). A scheme without an installed backend
+  raises a :class:`~pixelpipe.errors.ConfigError` naming the extra to install.
 
 ``pipe:`` runs a shell with the caller's permissions, and a URL contacts its host: pass only names the
 caller wrote. Names listed by files that come with the data (``_info.json``) are checked first by
@@ -46,7 +52,7 @@ from typing import IO, Any
 
 from ..errors import ConfigError, DatasetNotFoundError, PixelpipeError
 
-__all__ = ["StreamError", "is_remote", "join_url", "local_path", "open_stream"]
+__all__ = ["StreamError", "is_fsspec_url", "is_remote", "join_url", "local_path", "open_stream", "url_to_fs"]
 
 DEFAULT_TIMEOUT = 60.0
 _HTTP = ("http://", "https://")
@@ -59,6 +65,55 @@ class StreamError(PixelpipeError, OSError):
 def is_remote(name: str) -> bool:
     """Whether ``name`` is read as a stream (a ``scheme://`` URL other than ``file://``, or ``pipe:``)."""
     return name.startswith("pipe:") or ("://" in name and not name.startswith("file://"))
+
+
+def is_fsspec_url(name: str) -> bool:
+    """Whether ``name`` is a URL read through fsspec (``s3://``, ``gs://``, ``hf://``, ...).
+
+    Example:
+        >>> is_fsspec_url('s3://b/x.tar'), is_fsspec_url('https://h/x.tar'), is_fsspec_url('/x.tar')
+        (True, False, False)
+    """
+    return "://" in name and not name.startswith(("file://", "pipe:", *_HTTP))
+
+
+_EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
+
+
+def url_to_fs(url: str, **storage_options: Any) -> tuple[Any, str]:
+    """``(filesystem, path)`` of an fsspec URL, with errors that name the URL and the extra to install.
+
+    Raises:
+        ConfigError: fsspec or the scheme's backend is not installed, or the scheme is unknown.
+    """
+    scheme = url.partition("://")[0]
+    extra = _EXTRAS.get(scheme)
+    hint = f"pip install 'pixelpipe[{extra}]'" if extra else "install the fsspec backend for it"
+    try:
+        import fsspec
+    except ImportError:
+        raise ConfigError(f"{url!r}: reading {scheme}:// URLs needs fsspec ({hint})") from None
+    try:
+        return fsspec.core.url_to_fs(url, **storage_options)
+    except ImportError as e:
+        raise ConfigError(
+            f"{url!r}: the fsspec backend for {scheme}:// is not installed ({hint}): {e}"
+        ) from None
+    except ValueError as e:
+        raise ConfigError(
+            f"{url!r}: URL scheme {scheme!r} is not supported ({e}); use a local path, http(s)://, "
+            "file://, an fsspec URL (s3://, gs://, hf://, ...) or 'pipe:<command writing the file to stdout>'"
+        ) from None
+
+
+def _open_fsspec(url: str) -> IO[bytes]:
+    fs, path = url_to_fs(url)
+    try:
+        return fs.open(path, "rb")
+    except FileNotFoundError:
+        raise DatasetNotFoundError(f"{url!r} does not exist") from None
+    except Exception as e:  # backends raise their own types (botocore, aiohttp, ...)
+        raise StreamError(f"cannot open {url!r}: {type(e).__name__}: {e}") from e
 
 
 def local_path(name: str) -> str:
@@ -149,16 +204,17 @@ def _open_http(url: str, timeout: float) -> IO[bytes]:
 
 
 def open_stream(name: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) -> IO[bytes]:
-    """Open ``name`` (a path, ``file://``, ``http(s)://`` URL or ``pipe:CMD``) for binary reading.
+    """Open ``name`` (a path, ``file://``, ``http(s)://`` or fsspec URL, or ``pipe:CMD``) for binary reading.
 
     Args:
         name: what to open (see the module docs).
-        timeout: seconds to wait for a network response (per blocking operation; HTTP only).
+        timeout: seconds to wait for a network response (per blocking operation; ``http(s)://``; fsspec
+            backends use their own configured timeouts).
 
     Raises:
-        DatasetNotFoundError: a missing local file, or HTTP 404 / 410.
+        DatasetNotFoundError: a missing local file or object, or HTTP 404 / 410.
         StreamError: any other HTTP or network failure, or a ``pipe:`` command that cannot start.
-        ConfigError: an unsupported URL scheme.
+        ConfigError: an unsupported URL scheme, or its fsspec backend is not installed.
     """
     name = os.fspath(name)
     if name.startswith("pipe:"):
@@ -168,12 +224,8 @@ def open_stream(name: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT) 
         return io.BufferedReader(_PipeStream(command))
     if name.startswith(_HTTP):
         return _open_http(name, timeout)
-    if "://" in name and not name.startswith("file://"):
-        scheme = name.partition("://")[0]
-        raise ConfigError(
-            f"{name!r}: URL scheme {scheme!r} is not supported; use http(s)://, file:// or "
-            f"'pipe:<command writing the file to stdout>'"
-        )
+    if is_fsspec_url(name):
+        return _open_fsspec(name)
     path = local_path(name)
     try:
         return open(path, "rb")

@@ -223,6 +223,10 @@ class EpochPlan:
         start, stop = self.worker_range(rank, worker)
         return self._segments(min(start + max(0, skip), stop), stop)
 
+    def span(self, start: int, stop: int) -> list[Segment]:
+        """The runs of shard samples at global positions ``[start, stop)`` (any rank or worker)."""
+        return self._segments(start, stop)
+
     def _segments(self, p: int, stop: int) -> list[Segment]:
         starts: list[int] = self._starts  # type: ignore[attr-defined]
         total, total_data = self.total, self._total_data  # type: ignore[attr-defined]

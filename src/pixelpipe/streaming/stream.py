@@ -16,8 +16,14 @@ each epoch; without it every pass repeats epoch 0's order.
 
 Resuming: ``state_dict(num_batches)`` records the epoch and how many samples of each worker's stream
 the loader has delivered; because every stream is a pure function of the plan, a new process that calls
-``load_state_dict`` (before iterating) gets exactly the rest of the epoch. The world size and
-``num_workers`` must be the same as when the state was saved.
+``load_state_dict`` (before iterating) gets exactly the rest of the epoch. With the same world size,
+``num_workers``, batch size and shuffle buffer the rest is what the uninterrupted run would have read;
+with others (**elastic resume**: any rank's state loads on every rank of a world of any size) the rest
+of the epoch holds each not-yet-consumed sample once, plus the padding of
+:mod:`~pixelpipe.streaming.resume`. The state is a small JSON-serialisable dict.
+
+Reading: consecutive runs of one shard are read in one pass, and while a shard is read the next one is
+prefetched when the source can (``source.prefetch(index)``: remote shards with a cache).
 
 Example:
     >>> from pixelpipe.streaming import ListShardSource, ShardStream
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from itertools import islice
 from typing import Any
 
@@ -42,16 +49,26 @@ from torch.utils.data import get_worker_info
 from .._checks import check_int
 from ..errors import ConfigError, SampleError
 from ..readers.base import Reader
-from ..rng import new_rng
 from .plan import EpochPlan, Segment, resolve_rank_world
+from .resume import EpochRest, Generation, buffer_rng
 from .shuffle import shuffle_buffer
 from .source import Record, ShardSource
 
-__all__ = ["ShardStream", "consumed_per_worker"]
+__all__ = ["ShardReadError", "ShardStream", "consumed_per_worker"]
 
 _MAX_WORKERS = 256
-_BUFFER_TAG = 0x62756666  # keeps the shuffle-buffer streams apart from the shard-order stream
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+# shared memory: [epoch, resume epoch, offsets of workers 0.., pending flags of workers 0.., generation, id]
+_OFFSETS, _PENDING = 2, 2 + _MAX_WORKERS
+_GEN, _IDENT = 2 + 2 * _MAX_WORKERS, 3 + 2 * _MAX_WORKERS
+
+
+class ShardReadError(SampleError):
+    """A sample of a shard that could not be fetched or read; the message names the shard (its URL).
+
+    Every sample a stream still owed from that shard becomes one, so counts stay exact and the dataset's
+    ``on_error`` policy applies to each (``'skip'``: all of them counted in the skip report).
+    """
 
 
 def _env_int(name: str, default: int) -> int:
@@ -157,10 +174,14 @@ class ShardStream(Reader):
         self.num_workers = 0
         self.loader_batch_size: int | None = None
         self.drop_last: bool | None = None
-        # [epoch, resume epoch (-1: none), resume offset of worker 0, 1, ...] in shared memory
-        self._shared = torch.zeros(2 + _MAX_WORKERS, dtype=torch.int64).share_memory_()
+        # [epoch, resume epoch (-1: none), offsets, pending flags, generation, resume id] in shared memory
+        self._shared = torch.zeros(4 + 2 * _MAX_WORKERS, dtype=torch.int64).share_memory_()
         self._shared[1] = -1
-        self._base: list[int] | None = None  # resume offsets of the current epoch (main process)
+        self._resume_gens: list[Generation] | None = None  # the loaded state's generations
+        self._closed: list[Generation] = []  # generations before the current one (resumed epoch)
+        self._base: list[int] | None = None  # resume offsets of the current generation
+        self._rest: EpochRest | None = None  # the rest of the epoch after the closed generations
+        self._ident = 0
         self._yielded = 0  # records delivered by the current pass in this process
         self._plans: dict[tuple[int, int], EpochPlan] = {}
         self.plan(0)  # validate the source now (no samples -> ConfigError at construction)
@@ -177,8 +198,12 @@ class ShardStream(Reader):
             raise ConfigError(f"set_epoch: epoch must be an int >= 0, got {epoch!r}")
         self._shared[0] = epoch
         if int(self._shared[1]) != epoch:
-            self._shared[1] = -1
-            self._base = None
+            self._clear_resume()
+
+    def _clear_resume(self) -> None:
+        self._shared[1] = -1
+        self._shared[_PENDING : _PENDING + _MAX_WORKERS] = 0
+        self._resume_gens, self._closed, self._base, self._rest = None, [], None, None
 
     def set_loader_cfg(
         self, num_workers: int | None = None, batch_size: int | None = None, drop_last: bool | None = None
@@ -205,6 +230,8 @@ class ShardStream(Reader):
         self._plans.clear()
         if drop_last is not None:
             self.drop_last = bool(drop_last)
+        if self._resume_gens is not None and int(self._shared[1]) == self.epoch:
+            self._prepare_resume()  # the rest of the epoch is planned for the new configuration
 
     def plan(self, epoch: int | None = None, num_workers: int | None = None) -> EpochPlan:
         """The :class:`EpochPlan` of ``epoch`` (default: the current one) for ``num_workers`` workers."""
@@ -234,36 +261,62 @@ class ShardStream(Reader):
 
     # -- reading --------------------------------------------------------------------------------------
     def read_segments(self, segments: list[Segment]) -> Iterator[Record]:
-        """Records of ``segments``, exactly ``stop - start`` per segment (read failures become errors)."""
+        """Records of ``segments``, exactly ``stop - start`` per segment (read failures become errors).
+
+        Consecutive segments of one shard in increasing order are read in one pass over the shard; the
+        next shard is prefetched (``source.prefetch``, where the source has it) while one is read.
+        """
+        groups: list[list[Segment]] = []
         for seg in segments:
-            name = self.source.shard_name(seg.shard)
-            want, got, error = seg.stop - seg.start, 0, None
-            it = self.source.iter_shard(seg.shard, seg.start)
-            try:
-                for key, value, target in it:
-                    if got >= want:
+            if seg.stop <= seg.start:
+                continue
+            last = groups[-1][-1] if groups else None
+            if last is not None and last.shard == seg.shard and seg.start >= last.stop:
+                groups[-1].append(seg)
+            else:
+                groups.append([seg])
+        prefetch = getattr(self.source, "prefetch", None)
+        for g, group in enumerate(groups):
+            if callable(prefetch):
+                nxt = next((h[0].shard for h in groups[g + 1 :] if h[0].shard != group[0].shard), None)
+                if nxt is not None:
+                    prefetch(nxt)
+            yield from self._read_group(group)
+
+    def _read_group(self, group: list[Segment]) -> Iterator[Record]:
+        shard = group[0].shard
+        name = self.source.shard_name(shard)
+        k, offset, error = 0, group[0].start, None  # current segment, next offset to deliver
+        read = group[0].start  # samples of the shard read so far
+        it = self.source.iter_shard(shard, group[0].start)
+        try:
+            for n, (key, value, target) in enumerate(it, start=group[0].start):
+                read = n + 1
+                seg = group[k]
+                if n < seg.start:
+                    continue
+                yield Record(str(key), value, target, name, seg.position + n - seg.start)
+                offset = n + 1
+                if offset >= seg.stop:
+                    k += 1
+                    if k == len(group):
                         break
-                    yield Record(str(key), value, target, name, seg.position + got)
-                    got += 1
-            except Exception as e:  # an unreadable shard: one error per sample still owed
-                error = e
-            finally:
-                close = getattr(it, "close", None)
-                if close is not None:
-                    close()
-            for i in range(got, want):
-                why = (
-                    f"{type(error).__name__}: {error}"
-                    if error
-                    else f"the shard ended after {seg.start + got} samples"
-                )
-                err = SampleError(
-                    f"cannot read sample {seg.start + i} of shard {name!r}: {why}",
-                    filename=f"{name}/#{seg.start + i}",
+                    offset = group[k].start
+        except Exception as e:  # an unreadable shard: one error per sample still owed
+            error = e
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+        for seg in group[k:]:
+            for i in range(max(offset, seg.start), seg.stop):
+                why = f"{type(error).__name__}: {error}" if error else f"the shard ended after {read} samples"
+                err = ShardReadError(
+                    f"cannot read sample {i} of shard {name!r}: {why}", filename=f"{name}/#{i}"
                 )
                 if error is not None:
                     err.__cause__ = error
-                yield Record(f"#{seg.start + i}", err, None, name, seg.position + i)
+                yield Record(f"#{i}", err, None, name, seg.position + i - seg.start)
 
     def _worker(self) -> tuple[int, int]:
         info = get_worker_info()
@@ -274,23 +327,34 @@ class ShardStream(Reader):
         worker, num_workers = self._worker()
         epoch = self.epoch
         plan = self.plan(epoch, num_workers)
-        skip = 0
-        if int(self._shared[1]) == epoch and worker < _MAX_WORKERS:
-            skip = int(self._shared[2 + worker])
-            self._shared[2 + worker] = 0  # resume once; this worker owns its slot
-        global_worker = self.rank * plan.num_workers + worker
+        skip, rest = 0, None
+        if int(self._shared[1]) == epoch and worker < _MAX_WORKERS and int(self._shared[_PENDING + worker]):
+            self._shared[_PENDING + worker] = 0  # resume once; this worker owns its slots
+            skip = int(self._shared[_OFFSETS + worker])
+            if int(self._shared[_GEN]) > 0:
+                rest = self._rest
+                if rest is None or self._ident != int(self._shared[_IDENT]):
+                    raise ConfigError(
+                        "load_state_dict: this DataLoader worker started before the state was loaded; call "
+                        "load_state_dict before the loader starts its workers (persistent_workers)"
+                    )
+                if rest.current.num_workers != plan.num_workers:
+                    raise ConfigError(
+                        f"load_state_dict: the rest of the epoch was planned for {rest.current.num_workers} "
+                        f"workers but the loader runs {plan.num_workers}; call "
+                        "set_loader_cfg(num_workers=...) "
+                        "(create_loader does) before iterating"
+                    )
         buffered = self.is_training and self.shuffle_size > 1
-        if buffered:
-            rng = new_rng(self.seed, epoch, global_worker, _BUFFER_TAG)
-            records = shuffle_buffer(
-                self.read_segments(plan.segments(self.rank, worker)),
-                self.shuffle_size,
-                self.initial_size,
-                rng,
-            )
-            records = islice(records, skip, None)
+        if rest is not None:
+            rng = rest.buffer_rng(self.rank, worker)
+            segments = rest.segments(self.rank, worker, skip=0 if buffered else skip)
         else:
-            records = self.read_segments(plan.segments(self.rank, worker, skip=skip))
+            rng = buffer_rng(self.seed, epoch, self.rank * plan.num_workers + worker)
+            segments = plan.segments(self.rank, worker, skip=0 if buffered else skip)
+        records = self.read_segments(segments)
+        if buffered:
+            records = islice(shuffle_buffer(records, self.shuffle_size, self.initial_size, rng), skip, None)
         self._yielded = skip
         for rec in records:
             self._yielded += 1
@@ -302,19 +366,57 @@ class ShardStream(Reader):
             yield rec.input, rec.target
 
     # -- resume ---------------------------------------------------------------------------------------
+    def _generation(self) -> Generation:
+        """This stream's current configuration, as a generation without counts."""
+        return Generation(
+            world_size=self.world_size,
+            num_workers=max(1, self.num_workers),
+            batch_size=self.loader_batch_size or self.batch_size,
+            drop_last=self.is_training if self.drop_last is None else self.drop_last,
+            shuffle_size=self.shuffle_size if self.is_training else 0,
+            initial_size=self.initial_size if self.is_training else 0,
+        )
+
+    def _total(self) -> int:
+        return self.plan().total
+
     def state_dict(self, num_batches: int | None = None) -> dict[str, Any]:
         """The position in the current epoch, for :meth:`load_state_dict` in a new process.
+
+        In a DDP run every rank's state is the same (ranks step in lockstep), and it loads on every rank
+        of a run with any world size and ``num_workers`` (see :mod:`pixelpipe.streaming.resume`).
 
         Args:
             num_batches: batches this rank's DataLoader has delivered in the current pass. May be omitted
                 with ``num_workers=0`` (the stream then counts records itself; a device prefetcher that
                 reads one batch ahead makes that count one batch too high, so pass it there too).
 
+        Returns:
+            A small JSON-serialisable dict: ``epoch``, ``seed``, the epoch's size, and per generation of
+            the epoch its configuration and the records each worker's stream delivered (``consumed``).
+
         Raises:
             ConfigError: ``num_batches`` missing with worker processes, or out of range.
+
+        Example:
+            >>> from pixelpipe.streaming import ListShardSource
+            >>> s = ShardStream(ListShardSource([[('a', 0, 0), ('b', 1, 1), ('c', 2, 2)]]))
+            >>> it = iter(s); _ = next(it)
+            >>> state = s.state_dict()
+            >>> state['consumed'], state['generations'][0]['world_size']
+            ([1], 1)
+            >>> src = ListShardSource([[('a', 0, 0), ('b', 1, 1), ('c', 2, 2)]])
+            >>> t = ShardStream(src, rank=1, world_size=2)
+            >>> t.load_state_dict(state); [x for x, _ in t]    # rank 1 of 2 ranks reads its half of the rest
+            [2]
         """
         plan = self.plan()
-        base = self._base or [0] * plan.num_workers
+        current = self._generation()
+        resumed = self._base is not None and int(self._shared[1]) == self.epoch
+        closed = self._closed if resumed else []
+        rest = self._rest if resumed else None
+        counts = rest.worker_counts if rest is not None else plan.worker_counts
+        base = self._base if resumed and self._base is not None else [0] * plan.num_workers
         if num_batches is None:
             if self.num_workers > 0:
                 raise ConfigError(
@@ -322,56 +424,115 @@ class ShardStream(Reader):
                 )
             consumed = [self._yielded]
         else:
-            remaining = tuple(c - b for c, b in zip(plan.worker_counts, base, strict=True))
-            batch = self.loader_batch_size or self.batch_size
-            drop = self.is_training if self.drop_last is None else self.drop_last
-            more = consumed_per_worker(remaining, batch, drop, num_batches)
+            remaining = tuple(c - b for c, b in zip(counts, base, strict=True))
+            more = consumed_per_worker(remaining, current.batch_size, current.drop_last, num_batches)
             consumed = [b + m for b, m in zip(base, more, strict=True)]
+        gens = [*closed, replace(current, consumed=tuple(consumed))]
         return {
             "version": _STATE_VERSION,
             "epoch": self.epoch,
             "seed": self.seed,
+            "is_training": self.is_training,
+            "total": self._total(),
+            "shards": [len(self.source.shard_lengths), sum(self.source.shard_lengths)],
             "world_size": self.world_size,
             "num_workers": self.num_workers,
-            "per_rank": plan.per_rank,
+            "per_rank": sum(counts),
             "consumed": consumed,
+            "generations": [g.to_json() for g in gens],
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Resume: the next pass streams the rest of ``state['epoch']`` (call before iterating).
 
+        The state may come from any rank of a run with another world size, ``num_workers``, batch size or
+        shuffle buffer (see :mod:`pixelpipe.streaming.resume`). Call it before the DataLoader starts its
+        workers; :meth:`set_loader_cfg` afterwards re-plans the rest for the loader's configuration.
+
         Raises:
-            ConfigError: the state comes from another world size, worker count, seed or plan.
+            ConfigError: the state comes from another seed, dataset or mode, or does not fit its plan.
         """
-        missing = {"epoch", "seed", "world_size", "num_workers", "per_rank", "consumed"} - set(state)
+        missing = {"epoch", "seed", "consumed"} - set(state)
         if missing:
             raise ConfigError(f"load_state_dict: state lacks {sorted(missing)}")
-        for key, mine in (
-            ("seed", self.seed),
-            ("world_size", self.world_size),
-            ("num_workers", self.num_workers),
-        ):
-            if state[key] != mine:
-                raise ConfigError(
-                    f"load_state_dict: state was saved with {key}={state[key]!r}, this stream has "
-                    f"{key}={mine!r} "
-                    "(resuming needs the same seed, world size and num_workers; call set_loader_cfg first)"
-                )
-        epoch = int(state["epoch"])
-        plan = self.plan(epoch)
-        consumed = [int(c) for c in state["consumed"]]
-        if (
-            state["per_rank"] != plan.per_rank
-            or len(consumed) != plan.num_workers
-            or any(not 0 <= c <= n for c, n in zip(consumed, plan.worker_counts, strict=True))
-        ):
+        if state["seed"] != self.seed:
             raise ConfigError(
-                f"load_state_dict: state {dict(state)!r} does not match this stream's epoch plan"
+                f"load_state_dict: state was saved with seed={state['seed']!r}, this stream has "
+                f"seed={self.seed!r} (resuming needs the same seed)"
             )
+        epoch = state["epoch"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ConfigError(f"load_state_dict: epoch must be an int >= 0, got {epoch!r}")
+        shards = [len(self.source.shard_lengths), sum(self.source.shard_lengths)]
+        for key, mine in (
+            ("is_training", self.is_training),
+            ("total", self.plan(epoch).total),
+            ("shards", shards),
+        ):
+            if key in state and state[key] != mine:
+                raise ConfigError(
+                    f"load_state_dict: state was saved with {key}={state[key]!r}, this stream has {mine!r} "
+                    "(resuming needs the same data, num_samples and is_training)"
+                )
+        if "generations" in state:
+            if not isinstance(state["generations"], list) or not state["generations"]:
+                raise ConfigError(
+                    f"load_state_dict: generations must be a non-empty list, got {state['generations']!r}"
+                )
+            gens = [Generation.from_json(g) for g in state["generations"]]
+        else:  # version 1: one generation, saved with this stream's batch size and buffer
+            missing = {"world_size", "num_workers", "per_rank"} - set(state)
+            if missing:
+                raise ConfigError(f"load_state_dict: state lacks {sorted(missing)}")
+            cur = self._generation()
+            data = {**cur.to_json(), "world_size": state["world_size"], "consumed": state["consumed"],
+                    "num_workers": max(1, int(state["num_workers"]))}  # fmt: skip
+            gens = [Generation.from_json(data)]
+            if gens[0].same_run(cur) and state["per_rank"] != self.plan(epoch).per_rank:
+                raise ConfigError(
+                    f"load_state_dict: state {dict(state)!r} does not match this stream's epoch plan"
+                )
         self.set_epoch(epoch)
+        self._resume_gens = gens
         self._shared[1] = epoch
-        self._shared[2 : 2 + len(consumed)] = torch.tensor(consumed, dtype=torch.int64)
-        self._base = consumed
+        try:
+            self._prepare_resume()
+        except ConfigError:
+            self._clear_resume()
+            raise
+
+    def _prepare_resume(self) -> None:
+        """Plan the resumed epoch for the current configuration (main process, before workers start)."""
+        gens = self._resume_gens or []
+        current = self._generation()
+        if gens and gens[-1].same_run(current):
+            closed, base = gens[:-1], list(gens[-1].consumed)
+        else:
+            closed, base = gens, [0] * current.num_workers
+        epoch = self.epoch
+        plan = self.plan(epoch)
+        rest = None
+        known = self._rest
+        if closed and known is not None and known.closed == tuple(closed) and known.epoch == epoch:
+            rest = known.replan(current)  # set_loader_cfg after load_state_dict: no second replay
+        elif closed:
+            rest = EpochRest(
+                self.source.shard_lengths, self.seed, epoch, self.is_training, plan.total, closed, current
+            )
+        counts = rest.worker_counts if rest is not None else plan.worker_counts
+        if len(base) != len(counts) or any(not 0 <= c <= n for c, n in zip(base, counts, strict=True)):
+            raise ConfigError(
+                f"load_state_dict: consumed {base} does not fit this stream's epoch plan "
+                f"({list(counts)} per worker)"
+            )
+        self._closed, self._base, self._rest = list(closed), base, rest
+        self._ident = int.from_bytes(os.urandom(7), "little")
+        self._shared[_OFFSETS : _OFFSETS + _MAX_WORKERS] = 0
+        self._shared[_OFFSETS : _OFFSETS + len(base)] = torch.tensor(base, dtype=torch.int64)
+        self._shared[_PENDING : _PENDING + _MAX_WORKERS] = 0
+        self._shared[_PENDING : _PENDING + len(base)] = 1
+        self._shared[_GEN] = len(closed)
+        self._shared[_IDENT] = self._ident
 
     # -- names ----------------------------------------------------------------------------------------
     def _filename(self, index: int, basename: bool = False, absolute: bool = False) -> str:

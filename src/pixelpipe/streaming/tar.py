@@ -9,13 +9,19 @@ applies and the sample still counts.
 
 * A local shard (a path or ``file://`` URL) is read with random access: skipping the first ``start``
   samples reads member headers only.
-* A remote shard (``http(s)://`` URL or ``pipe:CMD``, opened with
+* A remote shard with a :class:`~pixelpipe.streaming.cache.ShardCache` (``cache=``) is downloaded once
+  into the cache (retried on transient errors, prefetched by :meth:`TarShardSource.prefetch`) and read
+  there as a local shard.
+* A remote shard without a cache (a URL: ``http(s)://``, ``s3://``, ``gs://``, ``hf://``, ...; or
+  ``pipe:CMD``, opened with
   :func:`~pixelpipe.streaming.gopen.open_stream`) is read sequentially in tarfile's streaming mode
   (``'r|*'``): skipping ``start`` samples reads and discards their bytes, and counting its samples
   (:func:`count_tar_samples`) downloads the whole shard. :class:`TarShardSource` therefore needs the
   lengths of remote shards (``shard_lengths`` in the split info, as ``pixelpipe shard`` writes it) and
   raises a :class:`~pixelpipe.errors.ConfigError` without them, unless asked to count them
-  (``count_remote=True``).
+  (``count_remote=True``). A transient failure while opening or reading it (network error, HTTP 5xx)
+  reopens the shard and skips the samples already yielded, up to ``retries`` times with backoff; a shard
+  that is not a tar archive is not retried.
 
 Example:
     >>> import io, os, tarfile, tempfile
@@ -30,18 +36,22 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import posixpath
 import tarfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..errors import ConfigError, PixelpipeError, SampleError
 from ..io.limits import DEFAULT_MAX_MEMBER_BYTES, resolve_max_member_bytes
+from .cache import ShardCache, is_transient
 from .gopen import StreamError, is_remote, local_path, open_stream
 
 __all__ = ["TarShardSource", "count_tar_samples", "iter_tar_samples", "split_member_name"]
 
+_LOG = logging.getLogger(__name__)
 Fields = dict[str, Any]  # extension -> bytes (or a SampleError for a member too large to read)
 
 
@@ -106,14 +116,18 @@ def _samples(path: str, start: int, read: bool, max_bytes: int | None = None) ->
         try:
             tf = tarfile.open(fileobj=stream, mode="r|*")  # noqa: SIM115 (closed by the with below)
         except tarfile.TarError as e:
-            raise StreamError(f"shard {path!r} is not a readable tar stream: {e}") from e
+            err = StreamError(f"shard {path!r} is not a readable tar stream: {e}")
+            err.transient = False  # the data is wrong: reading it again will not help
+            raise err from e
         with tf:
             try:
                 yield from _sample_runs(_streamed_members(tf), tf, start, read, path, max_bytes)
             except PixelpipeError:
                 raise
             except (tarfile.TarError, OSError) as e:  # a truncated archive, a network timeout, ...
-                raise StreamError(f"shard {path!r}: {type(e).__name__}: {e}") from e
+                err = StreamError(f"shard {path!r}: {type(e).__name__}: {e}")
+                err.transient = not isinstance(e, tarfile.TarError)
+                raise err from e
         while stream.read(1 << 16):
             pass  # the end-of-archive padding: read to the end so the exit status of a pipe: is checked
 
@@ -148,6 +162,11 @@ class TarShardSource:
             once (downloads everything); by default that raises instead.
         max_member_bytes: members larger than this are not read; their sample's input is a
             :class:`~pixelpipe.errors.SampleError` (``None``: no limit; default 256 MiB).
+        cache: download remote shards into this :class:`~pixelpipe.streaming.cache.ShardCache` and read
+            them there (``None``: stream them).
+        retries: without a cache, reopen a remote shard this many times after a transient failure (with a
+            cache, the cache's own ``retries`` apply).
+        backoff: first delay between those attempts, in seconds (doubled each time).
 
     Raises:
         ConfigError: ``lengths`` has the wrong size, or remote shards without ``lengths`` (and without
@@ -161,8 +180,16 @@ class TarShardSource:
         make_sample: Callable[[str, Fields], tuple[Any, Any]] | None = None,
         count_remote: bool = False,
         max_member_bytes: int | None = DEFAULT_MAX_MEMBER_BYTES,
+        cache: ShardCache | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
     ) -> None:
         self.max_member_bytes = resolve_max_member_bytes(max_member_bytes, "TarShardSource")
+        if cache is not None and not isinstance(cache, ShardCache):
+            raise ConfigError(f"TarShardSource: cache must be a ShardCache or None, got {cache!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigError(f"TarShardSource: retries must be an int >= 0, got {retries!r}")
+        self.cache, self.retries, self.backoff = cache, retries, float(backoff)
         self.paths = [os.fspath(p) for p in paths]
         if lengths is None:
             remote = [p for p in self.paths if is_remote(p)]
@@ -182,8 +209,39 @@ class TarShardSource:
     def shard_name(self, index: int) -> str:
         return self.paths[index]
 
+    def prefetch(self, index: int) -> None:
+        """Start fetching shard ``index`` into the cache in the background (no-op without a cache)."""
+        path = self.paths[index]
+        if self.cache is not None and is_remote(path):
+            self.cache.prefetch(path)
+
     def iter_shard(self, index: int, start: int = 0) -> Iterator[tuple[str, Any, Any]]:
-        samples = iter_tar_samples(self.paths[index], start, self.max_member_bytes)
+        path = self.paths[index]
+        if self.cache is not None and is_remote(path):
+            with self.cache.acquire(path) as local:  # pinned (never evicted) while this generator is open
+                yield from self._iter(local, start)
+            return
+        if not is_remote(path):
+            yield from self._iter(path, start)
+            return
+        got, attempt = 0, 0
+        while True:
+            try:
+                for item in self._iter(path, start + got):
+                    yield item
+                    got += 1
+                return
+            except Exception as e:
+                if not is_transient(e) or attempt >= self.retries:
+                    raise
+                delay = min(30.0, self.backoff * 2**attempt)
+                _LOG.warning("shard %s: %s; reopening after %d samples in %.1fs (retry %d/%d)", path, e,
+                             start + got, delay, attempt + 1, self.retries)  # fmt: skip
+                time.sleep(delay)
+                attempt += 1
+
+    def _iter(self, path: str, start: int) -> Iterator[tuple[str, Any, Any]]:
+        samples = iter_tar_samples(path, start, self.max_member_bytes)
         with contextlib.closing(samples):
             for key, fields in samples:
                 too_large = next((v for v in fields.values() if isinstance(v, SampleError)), None)

@@ -7,6 +7,10 @@ the sample's index, zero-padded. Shards are ``<name>-000000.tar``, ``<name>-0000
 ``filenames`` and ``shard_lengths``, and the dataset's ``class_to_idx``. Tar members carry fixed
 metadata (mtime 0, root owner), so the same input gives byte-identical shards.
 
+``out`` may be an object-store URL (``s3://bucket/shards``, ``gs://...``, any fsspec URL): shards and
+``_info.json`` are then written there through fsspec (``pixelpipe[s3]`` / ``pixelpipe[gcs]``), with the
+backend's usual credentials and endpoint (``AWS_ENDPOINT_URL``, ...).
+
 Example:
     >>> import os, tempfile
     >>> from pixelpipe.synthetic import write_shapes_folder
@@ -19,15 +23,18 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import posixpath
 import sys
 import tarfile
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from ..errors import ConfigError
+from .gopen import is_fsspec_url, join_url, url_to_fs
 from .shards import read_info_file
 from .untrusted import check_info_names
 
@@ -75,7 +82,7 @@ def write_shards(
         source: a folder of class folders, a ``.tar`` (``split`` picks its split sub-folder, as in
             ``create_dataset``), a folder of labelled file names (with ``label``), an ``ImageDataset``
             or a ``Reader``.
-        out: output folder (created).
+        out: output folder (created), or an fsspec URL (``s3://bucket/prefix``).
         max_count: samples per shard (at most).
         split: split name to read and to record in ``_info.json``.
         name: shard file prefix (default: ``split``).
@@ -100,7 +107,7 @@ def write_shards(
     out = os.fspath(out)
     info = _existing_info(out)  # before any shard is written: a hostile or broken file stops the run
     ds = _open_dataset(source, split, class_map, label)
-    os.makedirs(out, exist_ok=True)
+    fs = _Out(out)
     n = len(ds)
     if n == 0:
         raise ConfigError(f"write_shards: {source!r} holds no samples")
@@ -115,7 +122,8 @@ def write_shards(
         for start in range(0, n, max_count):
             files.append(f"{prefix}-{len(files):06d}.tar")
             lengths.append(0)
-            with tarfile.open(os.path.join(out, files[-1]), "w", format=tarfile.PAX_FORMAT) as tf:
+            pax = tarfile.PAX_FORMAT
+            with fs.open(files[-1], "wb") as f, tarfile.open(fileobj=f, mode="w", format=pax) as tf:
                 for i in range(start, min(start + max_count, n)):
                     data, target, *_ = ds[i]
                     filename = str(ds.filename(i))
@@ -130,7 +138,7 @@ def write_shards(
     finally:
         bar.close()
     entry = {"name": split, "num_samples": n, "filenames": files, "shard_lengths": lengths}
-    _update_info(out, info, prefix, split, entry, getattr(ds.reader, "class_to_idx", None))
+    _update_info(fs, info, prefix, split, entry, getattr(ds.reader, "class_to_idx", None))
     return entry
 
 
@@ -140,7 +148,7 @@ def _existing_info(out: str) -> dict[str, Any]:
     The file may have come with the folder, and the splits it keeps are read later by ``wds/``: a
     ``pipe:`` command, URL or path outside ``out`` in it is refused now, as the reader would refuse it.
     """
-    path = os.path.join(out, "_info.json")
+    path = join_url(out, "_info.json")
     info = read_info_file(path)
     if info is None:
         return {}
@@ -148,15 +156,47 @@ def _existing_info(out: str) -> dict[str, Any]:
     return info
 
 
+class _Out:
+    """The output folder: a local folder, or an fsspec URL written through its filesystem."""
+
+    def __init__(self, out: str) -> None:
+        self.out = out
+        if is_fsspec_url(out):
+            self.fs, self.root = url_to_fs(out)
+            self.fs.makedirs(self.root, exist_ok=True)
+        else:
+            self.fs, self.root = None, out
+            os.makedirs(out, exist_ok=True)
+
+    @contextlib.contextmanager
+    def open(self, name: str, mode: str) -> Iterator[IO[Any]]:
+        if self.fs is None:
+            with open(os.path.join(self.root, name), mode) as f:
+                yield f
+        else:
+            with self.fs.open(posixpath.join(self.root, name), mode) as f:
+                yield f
+
+    def exists(self, name: str) -> bool:
+        if self.fs is None:
+            return os.path.isfile(os.path.join(self.root, name))
+        return bool(self.fs.exists(posixpath.join(self.root, name)))
+
+
 def _update_info(
-    out: str, info: dict[str, Any], prefix: str, split: str, entry: dict[str, Any], class_to_idx: Any
+    out: _Out, info: dict[str, Any], prefix: str, split: str, entry: dict[str, Any], class_to_idx: Any
 ) -> None:
-    path = os.path.join(out, "_info.json")
     info.setdefault("name", prefix)
     info.setdefault("splits", {})[split] = entry
     if class_to_idx:
         info["class_to_idx"] = {str(k): int(v) for k, v in dict(class_to_idx).items()}
+    data = json.dumps(info, indent=1).encode("utf-8")
+    if out.fs is not None:  # an object store writes the object whole, atomically
+        with out.open("_info.json", "wb") as f:
+            f.write(data)
+        return
+    path = os.path.join(out.root, "_info.json")
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(info, f, indent=1)
+    with open(tmp, "wb") as f:
+        f.write(data)
     os.replace(tmp, path)
