@@ -37,7 +37,7 @@ from pixelpipe.rng import use_rng
 
 DEVICES = [
     "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")),
+    pytest.param("cuda", marks=pytest.mark.cuda),  # skipped without a GPU (conftest)
 ]
 HP = {"translate_const": 20, "img_mean": (100, 150, 200)}
 CONFIGS = [

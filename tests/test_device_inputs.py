@@ -29,7 +29,7 @@ from pixelpipe.io import USE_DEFAULT, EncodedImage, decode_tensor, read_header
 from pixelpipe.loader import create_loader
 from pixelpipe.transforms import functional as F
 
-CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+CUDA = pytest.mark.cuda  # skipped without a GPU (conftest)
 
 
 def _one(data: bytes, name: str = "a.jpg", index: int = 0, **opts) -> EncodedImage:

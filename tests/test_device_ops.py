@@ -23,7 +23,7 @@ from pixelpipe.device import ops as D
 
 DEVICES = [
     "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")),
+    pytest.param("cuda", marks=pytest.mark.cuda),  # skipped without a GPU (conftest)
 ]
 MEAN_TOL = 0.002
 BIG_TOL = 0.001  # fraction of pixels more than 1 level off

@@ -151,6 +151,7 @@ def test_repr_matches_reference():
         assert repr(RandomErasing(**kw)) == repr(rer.RandomErasing(**kw))
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("mode", ["const", "rand", "pixel"])
 def test_runs_on_cuda(mode):

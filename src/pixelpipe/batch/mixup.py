@@ -43,6 +43,7 @@ import torch
 from torch.utils.data import default_collate
 
 from .._checks import check_int, check_prob, check_real
+from .._transfer import to_device
 from ..errors import ConfigError
 from ..rng import get_rng
 from ._memory import advise_huge_pages, empty_batch
@@ -117,14 +118,14 @@ def mixup_target(
         if partner is None:
             other = idx.flip(0)
         else:
-            other = idx.index_select(0, partner.to(idx.device))
+            other = idx.index_select(0, to_device(partner, idx.device))
             idx = idx[: partner.shape[0]]
         off = smoothing / num_classes
         return _mix_one_hot(idx, other, num_classes, 1.0 - smoothing + off, off, _lam_column(lam, idx.device))
     if partner is None:
         y_self, y_other = y, y.flip(0)
     else:
-        partner = partner.to(y.device)
+        partner = to_device(partner, y.device)
         y_self, y_other = y[: partner.shape[0]], y.index_select(0, partner)
     lam = _lam_column(lam, y.device)
     # y and y_other are this call's own copies: mix in place (the roundings of y_self * lam + ...)
@@ -134,7 +135,7 @@ def mixup_target(
 def _lam_column(lam: float | torch.Tensor, device: torch.device) -> float | torch.Tensor:
     """A scalar lambda as is, a tensor as a ``float32`` column on ``device``."""
     if isinstance(lam, torch.Tensor):
-        return lam.to(device=device, dtype=torch.float32).reshape(-1, 1)
+        return to_device(lam, device).to(torch.float32).reshape(-1, 1)
     return lam
 
 
@@ -181,9 +182,10 @@ class MixupParams:
     boxes: torch.Tensor
     partner: torch.Tensor
 
-    def to(self, device: torch.device | str) -> MixupParams:
-        """The same parameters on ``device``."""
-        return MixupParams(*(getattr(self, f.name).to(device) for f in fields(self)))
+    def to(self, device: torch.device | str, non_blocking: bool = True) -> MixupParams:
+        """The same parameters on ``device``: from the host without a host sync (pinned, non-blocking; see
+        :func:`pixelpipe._transfer.to_device`). ``non_blocking`` is accepted for symmetry with tensors."""
+        return MixupParams(*(to_device(getattr(self, f.name), device) for f in fields(self)))
 
 
 _CPU_BLOCK_BYTES = 2 << 20
@@ -209,7 +211,7 @@ def _mix_rows(
     lead = (k,) + (1,) * (xs.ndim - 3)  # weights broadcast over the channel (and view) dims
     row = (k, 1, 1)
     inside = None
-    if _avoid_sync(xs) or bool(use_cutmix.any()):
+    if _avoid_sync(xs) or bool(use_cutmix.any()):  # host-sync: none, read on CPU tensors only
         # 1 inside the box of a CutMix row, else 0, as an outer product (much cheaper than where/masks).
         rows = torch.arange(h, device=xs.device)
         cols = torch.arange(w_, device=xs.device)
@@ -230,7 +232,7 @@ def _mix_rows(
     if not _avoid_sync(xs):
         if out.data_ptr() != xs.data_ptr():
             out.copy_(xs)
-        idx = blended.nonzero().squeeze(1)
+        idx = blended.nonzero().squeeze(1)  # host-sync: none, the CPU branch
         if idx.numel():
             w = lam.index_select(0, idx).float().view(-1, *([1] * (xs.ndim - 1)))
             mixed = xs.index_select(0, idx).float().mul_(w)
@@ -260,7 +262,7 @@ def _bits(t: torch.Tensor) -> np.ndarray:
     NumPy copies a strided CutMix box faster than ``Tensor.copy_`` (up to twice as fast for small boxes),
     with less overhead per call.
     """
-    return t.detach().view(_INT_OF_SIZE[t.element_size()]).numpy()
+    return t.detach().view(_INT_OF_SIZE[t.element_size()]).numpy()  # host-sync: none, CPU tensors only
 
 
 class _CpuPairs:
@@ -278,12 +280,12 @@ class _CpuPairs:
         self.rows = x.unbind(0)  # once: cheaper than indexing x a few times per pair
         self.kind = [
             _CUT if cut else _BLEND if lam_r < 1.0 else 0
-            for lam_r, cut in zip(lam.tolist(), use_cutmix.tolist())
+            for lam_r, cut in zip(lam.tolist(), use_cutmix.tolist())  # host-sync: none, CPU path only
         ]
         # the partner's weight, as the batched kernel rounds it
-        self.weight = (1.0 - lam.float()).to(x.dtype).tolist()
+        self.weight = (1.0 - lam.float()).to(x.dtype).tolist()  # host-sync: none, CPU path only
         # flat: a list of 4-lists (or of slices) would be hundreds of live objects for the cyclic GC
-        self.box = boxes.reshape(-1).tolist()
+        self.box = boxes.reshape(-1).tolist()  # host-sync: none, CPU path only
         self._sample: torch.Tensor | None = None
         self._flat: np.ndarray | None = None
 
@@ -454,7 +456,7 @@ def mix_images(x: torch.Tensor, params: MixupParams, *, inplace: bool = False) -
     if x.is_complex() or x.dtype == torch.bool:
         raise ConfigError(f"mix_images: unsupported dtype {x.dtype}; use a floating or integer batch")
     if params.lam.device != x.device:
-        params = params.to(x.device)
+        params = params.to(x.device, non_blocking=True)
     n, b = params.lam.shape[0], x.shape[0]
     if n > b:
         raise ConfigError(f"mix_images: params are for {n} output samples but the batch has {b}")
@@ -637,13 +639,13 @@ class Mixup:
             lam, use_cutmix = np.concatenate([lam, lam[::-1]]), np.concatenate([use_cutmix, use_cutmix[::-1]])
             boxes = np.concatenate([boxes, boxes[::-1]])
         partner = (b - 1) - np.arange(len(lam))
-        dev = torch.device(device) if device is not None else torch.device("cpu")
-        return MixupParams(
-            lam=torch.from_numpy(lam.astype(np.float32)).to(dev),
-            use_cutmix=torch.from_numpy(use_cutmix).to(dev),
-            boxes=torch.from_numpy(np.ascontiguousarray(boxes)).to(dev),
-            partner=torch.from_numpy(partner).to(dev),
+        host = MixupParams(
+            lam=torch.from_numpy(lam.astype(np.float32)),
+            use_cutmix=torch.from_numpy(use_cutmix),
+            boxes=torch.from_numpy(np.ascontiguousarray(boxes)),
+            partner=torch.from_numpy(partner),
         )
+        return host if device is None else host.to(device, non_blocking=True)
 
     def apply(self, x: torch.Tensor, params: MixupParams) -> torch.Tensor:
         """Mix a batch with given parameters (no randomness): see :func:`mix_images`."""
@@ -686,7 +688,7 @@ def _as_arrays(images: Sequence[Any], where: str) -> list[np.ndarray]:
     elif isinstance(first, torch.Tensor):
         if not all(isinstance(a, torch.Tensor) for a in images):
             raise ConfigError(f"FastCollateMixup: {where} mixes tensors and other types")
-        arrays = [a.detach().cpu().numpy() for a in images]
+        arrays = [a.detach().cpu().numpy() for a in images]  # host-sync: none, host samples in the collate
     else:
         raise ConfigError(
             f"FastCollateMixup: {where} images are {type(first).__name__}; expected uint8 tensors or NumPy "
@@ -815,8 +817,11 @@ class FastCollateMixup(Mixup):
         n = params.lam.shape[0]
         # split-major: row i + j * N is view j of sample i, every view mixed with the same parameters
         out = empty_batch((len(views), n, *shape), torch.uint8)
-        lam, cut, boxes = params.lam.numpy(), params.use_cutmix.numpy(), params.boxes.numpy()
-        out_np = out.numpy()
+        # host-sync: none for the three: CPU parameters (sampled on "cpu" above)
+        lam = params.lam.numpy()  # host-sync: none, CPU
+        cut = params.use_cutmix.numpy()  # host-sync: none, CPU
+        boxes = params.boxes.numpy()  # host-sync: none, CPU
+        out_np = out.numpy()  # host-sync: none, a host batch in the collate
         for j, arrays in enumerate(views):
             _collate_mix_uint8(arrays, out_np[j], lam, cut, boxes)
         y = self.mix_targets(target, params)

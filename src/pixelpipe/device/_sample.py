@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from .._transfer import to_device
 from ..augment.ops import FILL, RANDOM_INTERPOLATION, AugmentOp, _check_fill, _resolve_interpolation
 from ..augment.registry import DEFAULT_TRANSLATE_CONST, DEFAULT_TRANSLATE_PCT, LEVEL_DENOM, OPS
 from ..errors import ConfigError
@@ -191,10 +192,10 @@ class OpTable:
         ``blur_rand`` (bool) on ``device``."""
 
         def f64(values: Sequence[float]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.float64, device=device)
+            return to_device(torch.tensor(values, dtype=torch.float64), device)
 
         def flag(values: Sequence[bool]) -> torch.Tensor:
-            return torch.tensor(values, dtype=torch.bool, device=device)
+            return to_device(torch.tensor(values, dtype=torch.bool), device)
 
         specs = [OPS[op.name] for op in self.ops]
         return {
@@ -230,12 +231,11 @@ class OpDraws:
     interpolation: torch.Tensor
 
     def to(self, device: torch.device | str | None, non_blocking: bool = False) -> OpDraws:
-        """The same draws on ``device``."""
+        """The same draws on ``device`` (host to device: pinned, non-blocking, see
+        :func:`pixelpipe._transfer.to_device`; ``non_blocking`` is kept for compatibility)."""
         if device is None:
             return self
-        return OpDraws(
-            **{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)}
-        )
+        return OpDraws(**{f.name: to_device(getattr(self, f.name), device) for f in fields(self)})
 
 
 def resolve_generator(generator: torch.Generator | None) -> torch.Generator:
@@ -277,7 +277,7 @@ def sample_ops(table: OpTable, slots: torch.Tensor, generator: torch.Generator) 
     blur = c["blur_rand"][s]
     arg = torch.where(blur, 0.1 + (2.0 * arg - 0.1) * u_blur, arg)
 
-    codes = torch.tensor(table.interpolations, dtype=torch.int64, device=dev)
+    codes = to_device(torch.tensor(table.interpolations, dtype=torch.int64), dev)
     interp = torch.where(c["geometric"][s], codes[pick], -1)
     return OpDraws(slots, applied, m, sign, arg, interp)
 

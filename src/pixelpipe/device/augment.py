@@ -46,6 +46,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .._transfer import to_device
 from ..augment.augmix import AugMixAugment, AugMixParams, augment_and_mix_transform
 from ..augment.auto_augment import AutoAugment, AutoAugmentParams, auto_augment_transform
 from ..augment.ops import AugmentOp, AugmentOpParams
@@ -91,8 +92,8 @@ class BatchAugmentParams:
         """The same parameters on ``device`` (``None``: unchanged)."""
         if device is None:
             return self
-        sub = None if self.sub_policy is None else self.sub_policy.to(device, non_blocking=non_blocking)
-        return BatchAugmentParams(self.layers.to(device, non_blocking), sub)
+        sub = None if self.sub_policy is None else to_device(self.sub_policy, device)
+        return BatchAugmentParams(self.layers.to(device, non_blocking=True), sub)
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,9 @@ class BatchAugMixParams:
         """The same parameters on ``device`` (``None``: unchanged)."""
         if device is None:
             return self
+        chains = self.chains.to(device, non_blocking=True)
         return BatchAugMixParams(
-            **{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)}
+            chains, *(to_device(getattr(self, n), device) for n in ("depth", "weights", "m"))
         )
 
 
@@ -136,7 +138,7 @@ def _check_batch(batch_size: Any) -> int:
 def _groups(codes: torch.Tensor, num: int) -> list[tuple[int, torch.Tensor]]:
     """``[(code, indices)]`` of the samples per code in ``0..num-1`` (``-1``: none); CPU, vectorised."""
     order = torch.argsort(codes, stable=True)
-    counts = torch.bincount(codes + 1, minlength=num + 1).tolist()
+    counts = torch.bincount(codes + 1, minlength=num + 1).tolist()  # host-sync: none, CPU codes
     parts = torch.split(order, counts)
     return [(k, parts[k + 1]) for k in range(num) if counts[k + 1]]
 
@@ -156,7 +158,8 @@ class _Applier:
     def fill(self, device: torch.device, channels: int) -> torch.Tensor:
         key = (device, channels)
         if key not in self._fill:
-            self._fill[key] = D.fill_vector(self.table.fill, channels, device)
+            fill = D.fill_vector(self.table.fill, channels)
+            self._fill[key] = fill.to(device)  # host-sync: once per device (ready for every stream)
         return self._fill[key]
 
     def __call__(self, x: torch.Tensor, dev: OpDraws, cpu: OpDraws) -> None:
@@ -171,18 +174,19 @@ class _Applier:
         device = x.device
         for k, idx in _groups(kind, len(self.kind_names)):  # op kinds, not samples
             kernel = D.KERNELS[self.kind_names[k]]
-            idx_d = idx.to(device, non_blocking=True)
-            out = kernel.fn(x.index_select(0, idx_d), dev.arg.index_select(0, idx_d))
+            idx_d = to_device(idx, device)
+            static = kernel.host_static(cpu.arg.index_select(0, idx)) if kernel.host_static else {}
+            out = kernel.fn(x.index_select(0, idx_d), dev.arg.index_select(0, idx_d), **static)
             x.index_copy_(0, idx_d, out)
-        if not bool(geometric.any()):
+        if not bool(geometric.any()):  # host-sync: none, a CPU tensor (draws are kept on the host)
             return
         _, c, h, w = x.shape
         # matrices on the CPU (tiny), so the groups below need nothing from the device
-        geo_idx = geometric.nonzero().view(-1)
+        geo_idx = geometric.nonzero().view(-1)  # host-sync: none, a CPU tensor
         geo_kind = self.slot_kind[cpu.op[geo_idx]]
         geo_arg = cpu.arg[geo_idx]
         matrix = torch.zeros(geo_idx.numel(), 6, dtype=torch.float64)
-        for k in torch.unique(geo_kind).tolist():  # the geometric kinds present (<= 7)
+        for k in torch.unique(geo_kind).tolist():  # host-sync: none, CPU; the geometric kinds present (<= 7)
             sel = geo_kind == k
             matrix[sel] = D.affine_matrices(self.kind_names[k], geo_arg[sel], h, w)
         # bicubic shears and shifts run along one axis: group by (interpolation, axis)
@@ -193,9 +197,9 @@ class _Applier:
         key = code * 3 + torch.where(code == 3, axis, 0)
         fill = self.fill(device, c)
         for k, part in _groups(key, 12):  # (interpolation, axis) pairs, not samples
-            idx_d = geo_idx[part].to(device, non_blocking=True)
+            idx_d = to_device(geo_idx[part], device)
             mode = D._CODE_NAMES[k // 3]
-            sub = matrix[part].to(device, non_blocking=True)
+            sub = to_device(matrix[part], device)
             out = D._affine_kernel(x.index_select(0, idx_d), sub, fill, mode, (None, "x", "y")[k % 3])
             x.index_copy_(0, idx_d, out)
 
@@ -264,7 +268,8 @@ def _policy_apply(self: BatchAugment, images: torch.Tensor, params: BatchAugment
     x = images.clone()
     if x.shape[0] == 0:
         return x
-    self._layers(x, layers.to(x.device, True), layers.to("cpu"), range(layers.op.shape[1]))
+    host = layers.to("cpu")  # host-sync: none, sample() keeps the draws on the host (the loader's case)
+    self._layers(x, layers.to(x.device, non_blocking=True), host, range(layers.op.shape[1]))
     return x
 
 
@@ -331,13 +336,13 @@ class BatchRandAugment(BatchAugment):
             slots = torch.randint(0, max(n_ops, 1), (b, layers), generator=gen, device=gdev)
         else:  # successive sampling without replacement == Gumbel top-k of log-weights
             u = torch.rand((b, n_ops), generator=gen, device=gdev, dtype=torch.float64)
-            keys = self._log_weights.to(gdev) - torch.log(-torch.log1p(-u))
+            keys = to_device(self._log_weights, gdev) - torch.log(-torch.log1p(-u))
             slots = torch.topk(keys, layers, dim=-1).indices
         if self.table is None:
             draws = _empty_draws(b, layers, gdev)
         else:
             draws = sample_ops(self.table, slots, gen)
-        return BatchAugmentParams(draws).to(device if device is not None else gdev)
+        return BatchAugmentParams(draws).to(device if device is not None else gdev, non_blocking=True)
 
     def apply(self, images: torch.Tensor, params: BatchAugmentParams) -> torch.Tensor:
         """Apply each layer's ops, in order, to the samples that drew them."""
@@ -348,7 +353,7 @@ class BatchRandAugment(BatchAugment):
 
     def per_sample_params(self, params: BatchAugmentParams, i: int) -> RandAugmentParams:
         """Sample ``i``'s draws as the per-sample :class:`~pixelpipe.augment.RandAugment`'s parameters."""
-        layers = params.layers.to("cpu")
+        layers = params.layers.to("cpu")  # host-sync: replay and tests only, per call
         pairs = [self._applier.per_sample(layers, i, j) for j in range(self.num_layers)]
         return RandAugmentParams(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))
 
@@ -412,9 +417,9 @@ class BatchAutoAugment(BatchAugment):
         gen = resolve_generator(generator)
         gdev = gen.device
         sub = torch.randint(0, self._sub_slots.shape[0], (b,), generator=gen, device=gdev)
-        slots = self._sub_slots.to(gdev)[sub]
+        slots = to_device(self._sub_slots, gdev)[sub]
         params = BatchAugmentParams(sample_ops(self.table, slots, gen), sub)
-        return params.to(device if device is not None else gdev)
+        return params.to(device if device is not None else gdev, non_blocking=True)
 
     def apply(self, images: torch.Tensor, params: BatchAugmentParams) -> torch.Tensor:
         """Apply each sample's sub-policy, op by op."""
@@ -422,7 +427,7 @@ class BatchAutoAugment(BatchAugment):
 
     def per_sample_params(self, params: BatchAugmentParams, i: int) -> AutoAugmentParams:
         """Sample ``i``'s draws as the per-sample :class:`~pixelpipe.augment.AutoAugment`'s parameters."""
-        layers = params.layers.to("cpu")
+        layers = params.layers.to("cpu")  # host-sync: replay and tests only, per call
         sub = int(params.sub_policy[i])  # type: ignore[index]
         n = len(self.reference.policy[sub])
         return AutoAugmentParams(sub, tuple(self._applier.per_sample(layers, i, j)[1] for j in range(n)))
@@ -500,7 +505,7 @@ class BatchAugMix(BatchAugment):
         steps = torch.arange(dmax, device=gdev).view(1, 1, dmax)
         slots = torch.where(steps < depth.unsqueeze(-1), slots, -1)
         params = BatchAugMixParams(sample_ops(self.table, slots, gen), depth, weights, m)
-        return params.to(device if device is not None else gdev)
+        return params.to(device if device is not None else gdev, non_blocking=True)
 
     def apply(self, images: torch.Tensor, params: BatchAugMixParams) -> torch.Tensor:
         """Run the chains on the original images and mix them (see :mod:`pixelpipe.augment.augmix`)."""
@@ -512,8 +517,12 @@ class BatchAugMix(BatchAugment):
         if images.shape[0] == 0:
             return images.clone()
         device = images.device
-        chains, cpu = params.chains.to(device, True), params.chains.to("cpu")
-        weights, m = params.weights.to(device).to(torch.float32), params.m.to(device).to(torch.float32)
+        chains = params.chains.to(device, non_blocking=True)
+        cpu = params.chains.to(
+            "cpu"
+        )  # host-sync: none, sample() keeps the draws on the host (the loader's case)
+        weights = to_device(params.weights, device).to(torch.float32)
+        m = to_device(params.m, device).to(torch.float32)
         if self.blended:
             factors = _blended_factors(weights, m)
             out = images
@@ -531,12 +540,12 @@ class BatchAugMix(BatchAugment):
 
     def per_sample_params(self, params: BatchAugMixParams, i: int) -> AugMixParams:
         """Sample ``i``'s draws as the per-sample :class:`~pixelpipe.augment.AugMixAugment`'s parameters."""
-        chains = params.chains.to("cpu")
-        depth = params.depth.cpu()
+        chains = params.chains.to("cpu")  # host-sync: replay and tests only, per call
+        depth = params.depth.cpu()  # host-sync: replay and tests only, per call
         out = []
         for k in range(self.width):
             out.append(tuple(self._applier.per_sample(chains, i, (k, d)) for d in range(int(depth[i, k]))))
-        weights = tuple(float(v) for v in params.weights[i].cpu())
+        weights = tuple(float(v) for v in params.weights[i].cpu())  # host-sync: replay and tests only
         return AugMixParams(weights, float(params.m[i]), tuple(out))
 
     def __repr__(self) -> str:

@@ -80,7 +80,7 @@ class EncodedBatch(NamedTuple):
 
     def items(self) -> list[torch.Tensor]:
         """The encoded images as 1-D ``uint8`` views of :attr:`data`."""
-        bounds = self.offsets.tolist()
+        bounds = self.offsets.tolist()  # host-sync: none, host offsets (once per batch)
         return [self.data[a:b] for a, b in itertools.pairwise(bounds)]
 
     @property
@@ -218,7 +218,7 @@ def encoded_collate(batch: Sequence[Any]) -> tuple[EncodedBatch, torch.Tensor]:
         if isinstance(img, (bytes, bytearray, memoryview)):
             chunk = np.frombuffer(img, dtype=np.uint8)
         elif isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 1:
-            chunk = img.numpy()
+            chunk = img.numpy()  # host-sync: none, host bytes in a worker
         else:
             raise ConfigError(
                 f"encoded_collate: sample {i} is a {type(img).__name__}; expected encoded bytes "
@@ -233,7 +233,7 @@ def encoded_collate(batch: Sequence[Any]) -> tuple[EncodedBatch, torch.Tensor]:
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum([c.size for c in chunks], out=offsets[1:])
     data = empty_batch((int(offsets[-1]),), torch.uint8)
-    np.concatenate(chunks, out=data.numpy())
+    np.concatenate(chunks, out=data.numpy())  # host-sync: none, host memory in a worker
     batch_out = EncodedBatch(
         data,
         torch.from_numpy(offsets),

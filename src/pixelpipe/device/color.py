@@ -33,12 +33,15 @@ from typing import Any
 import torch
 import torch.nn.functional as TNF
 
+from .._transfer import cached_constant, to_device
 from ..errors import ConfigError
+from ..rng import torch_generator
 from ..transforms.color import _jitter_range
 
 __all__ = ["BatchColorJitter", "batch_gaussian_blur", "batch_grayscale"]
 
 _IDENTITY = (1.0, 1.0, 1.0, 0.0)  # brightness, contrast, saturation, hue
+_HSV_SELECT = [[0, 2, 1, 1, 3, 0], [3, 0, 0, 2, 1, 1], [1, 1, 3, 0, 0, 2]]  # (v, p, q, t) per sector
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
@@ -80,7 +83,7 @@ def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
     q = (v * (1.0 - s * f)).clamp(0.0, 1.0)
     t = (v * (1.0 - s * (1.0 - f))).clamp(0.0, 1.0)
     vpqt = torch.stack((v, p, q, t), dim=1)
-    select = torch.tensor([[0, 2, 1, 1, 3, 0], [3, 0, 0, 2, 1, 1], [1, 1, 3, 0, 0, 2]], device=x.device)
+    select = cached_constant("hsv-select", _HSV_SELECT, torch.int64, x.device)
     idx = select[:, i].movedim(0, 1)  # (B, 3, H, W)
     return vpqt.gather(1, idx)
 
@@ -134,28 +137,42 @@ class BatchColorJitter:
         return tuple(i for i, r in enumerate(self.ranges) if r is not None)
 
     def sample(
-        self, batch_size: int, generator: torch.Generator | None, device: Any
+        self, batch_size: int, generator: torch.Generator | None = None, device: Any = None
     ) -> dict[str, torch.Tensor]:
-        """``order`` ``(B, 4)`` (a permutation per sample), ``factors`` ``(B, 4)``, ``applied`` ``(B,)``."""
+        """``order`` ``(B, 4)`` (a permutation per sample), ``factors`` ``(B, 4)``, ``applied`` ``(B,)``.
+
+        The numbers are drawn on the generator's device (``None``: a CPU generator seeded from
+        pixelpipe's generator, :func:`pixelpipe.rng.torch_generator`, never torch's global CUDA one), so a
+        seed gives the same parameters whatever ``device`` is; they are then moved to ``device``
+        (``None``: left on the generator's device) without a host sync.
+        """
         n = int(batch_size)
-        u = torch.rand((n, 9), generator=generator, device=device)
+        gen = generator if generator is not None else torch_generator()
+        gdev = gen.device
+        u = torch.rand((n, 9), generator=gen, device=gdev)
         order = u[:, :4].argsort(dim=1)
-        lo = torch.tensor([r[0] if r else v for r, v in zip(self.ranges, _IDENTITY)], device=device)
-        hi = torch.tensor([r[1] if r else v for r, v in zip(self.ranges, _IDENTITY)], device=device)
+        lo = torch.tensor([r[0] if r else v for r, v in zip(self.ranges, _IDENTITY)])
+        hi = torch.tensor([r[1] if r else v for r, v in zip(self.ranges, _IDENTITY)])
+        lo, hi = to_device(lo, gdev), to_device(hi, gdev)
         factors = lo + (hi - lo) * u[:, 4:8]
         applied = u[:, 8] < self.p
-        return {"order": order, "factors": factors, "applied": applied}
+        out = {"order": order, "factors": factors, "applied": applied}
+        if device is not None:
+            out = {k: to_device(v, device) for k, v in out.items()}
+        return out
 
     def apply(self, images: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """Jitter a ``uint8`` ``(B, C, H, W)`` batch with sampled parameters (a new tensor)."""
         enabled = self.enabled
         if not enabled:
             return images.clone()
-        identity = torch.tensor(_IDENTITY, device=images.device)
-        factors = torch.where(params["applied"][:, None], params["factors"], identity)
+        dev = images.device
+        identity = cached_constant("jitter-identity", list(_IDENTITY), torch.float32, dev)
+        p = {k: to_device(v, dev) for k, v in params.items()}
+        factors = torch.where(p["applied"][:, None], p["factors"], identity)
         x = images.float()
         for step in range(4):
-            op_now = params["order"][:, step]
+            op_now = p["order"][:, step]
             for op in enabled:
                 f = torch.where(op_now == op, factors[:, op], identity[op])
                 y = _adjust(x, op, f)
@@ -181,7 +198,7 @@ def batch_grayscale(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     if images.shape[1] == 1:
         return images.clone()
     gray = _gray(images.float()).to(torch.uint8).expand_as(images)
-    return torch.where(mask.view(-1, 1, 1, 1), gray, images)
+    return torch.where(to_device(mask, images.device).view(-1, 1, 1, 1), gray, images)
 
 
 def batch_gaussian_blur(
@@ -201,7 +218,8 @@ def batch_gaussian_blur(
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
     b, c, h, w = images.shape
     dev = images.device
-    sigma = sigma.to(device=dev, dtype=torch.float32).clamp(min=1e-6)
+    sigma = to_device(sigma, dev).to(torch.float32).clamp(min=1e-6)
+    mask = to_device(mask, dev)
 
     def kernels(k: int) -> torch.Tensor:
         x = torch.linspace(-(k // 2), k // 2, steps=k, device=dev)

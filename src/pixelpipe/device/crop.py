@@ -32,16 +32,22 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 
+from .._transfer import to_device
 from ..errors import ConfigError
+from ..rng import torch_generator
 
 __all__ = [
     "FILTERS",
+    "CropWorkspace",
     "center_crop_boxes",
+    "exact_fp32_matmul",
     "filter_ids",
     "flip",
     "resample_weights",
@@ -56,6 +62,80 @@ _ATTEMPTS = 10
 
 def _float_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
+
+
+def _tdiv(a: torch.Tensor, b: float) -> torch.Tensor:
+    """``a / b`` as a true division on every device (CUDA computes ``tensor / number`` as a product with
+    the reciprocal, which can round the other way than the CPU)."""
+    return a / torch.full_like(a, b)
+
+
+@contextlib.contextmanager
+def exact_fp32_matmul(device: torch.device) -> Iterator[None]:
+    """float32 matrix products in full IEEE precision on CUDA inside the block, whatever the process set.
+
+    Training scripts often allow TF32 (``torch.set_float32_matmul_precision('high')``), which rounds the
+    operands of float32 products to 10 mantissa bits: the crop's weights and pixels would lose about 3
+    decimal digits, far past the documented agreement with the per-sample path (about 0.01 grey level on
+    average). The crop's products therefore run with ``torch.backends.cuda.matmul.fp32_precision =
+    'ieee'`` and the previous setting is restored afterwards (the setting is read when each product is
+    launched, so the caller's own products are unaffected). Other devices: no change.
+    """
+    matmul = torch.backends.cuda.matmul
+    if device.type != "cuda":
+        yield
+        return
+    if hasattr(matmul, "fp32_precision"):
+        prev = matmul.fp32_precision
+        matmul.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            matmul.fp32_precision = prev
+        return
+    prev_tf32 = matmul.allow_tf32  # older torch: the legacy switch
+    matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        matmul.allow_tf32 = prev_tf32
+
+
+class CropWorkspace:
+    """Reusable device buffers for :func:`resized_crop`'s float64 filter arguments, one per device, dtype
+    and stream, grown to the largest batch seen and reused as views.
+
+    The per-sample weights take ``batch x output x padded input`` values per axis (float64: 470 MB for 256
+    images of up to 1024 px to 224 px); allocating them afresh every batch on the prefetcher's side stream
+    churns the caching allocator, whose blocks the training stream cannot reuse. A :class:`DeviceAugment`
+    (one per loader) keeps one workspace. Reuse is safe because a buffer is only reused by later work on
+    the same stream. Not pickled (the buffers are dropped).
+
+    Example:
+        >>> ws = CropWorkspace()
+        >>> ws.take("x", (2, 3), torch.float64, torch.device("cpu")).shape
+        torch.Size([2, 3])
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[tuple[Any, ...], torch.Tensor] = {}
+
+    def take(self, name: str, shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """An uninitialised ``shape`` view of buffer ``name`` (regrown when too small)."""
+        stream = torch.cuda.current_stream(device).cuda_stream if device.type == "cuda" else 0
+        key = (name, dtype, device, stream)
+        numel = math.prod(shape)
+        buf = self._buffers.get(key)
+        if buf is None or buf.numel() < numel:
+            buf = torch.empty(numel, dtype=dtype, device=device)
+            self._buffers[key] = buf
+        return buf[:numel].view(*shape)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_buffers": {}}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self._buffers)} buffers)"
 
 
 def _check_sizes(sizes: torch.Tensor) -> torch.Tensor:
@@ -79,7 +159,9 @@ def sample_crop_boxes(
         sizes: ``(B, 2)`` ``(height, width)`` of each image (any integer or float dtype, any device).
         scale: range of the window's area as a fraction of the image.
         ratio: range of the window's aspect ratio (width / height), sampled log-uniformly.
-        generator: a ``torch.Generator`` on ``sizes``' device (default: torch's global one).
+        generator: a ``torch.Generator``; the numbers are drawn on its device and moved to ``sizes``'
+            (so a CPU generator gives the same boxes on every device). ``None``: a CPU generator seeded
+            from pixelpipe's generator (:func:`pixelpipe.rng.torch_generator`), not torch's global one.
         attempts: tries per sample before the centre-crop fallback (the reference's 10).
 
     Returns:
@@ -97,7 +179,9 @@ def sample_crop_boxes(
     height, width = sizes.to(fdt).unbind(1)
     area = (height * width)[:, None]
     lo_r, hi_r = math.log(ratio[0]), math.log(ratio[1])
-    u = torch.rand((n, 2, attempts), generator=generator, device=dev, dtype=fdt)
+    gen = generator if generator is not None else torch_generator()
+    gdev, gdt = gen.device, _float_dtype(gen.device)
+    u = to_device(torch.rand((n, 2, attempts), generator=gen, device=gdev, dtype=gdt), dev).to(fdt)
     target = (scale[0] + (scale[1] - scale[0]) * u[:, 0]) * area
     aspect = torch.exp(lo_r + (hi_r - lo_r) * u[:, 1])
     ws = torch.sqrt(target * aspect).round()
@@ -114,7 +198,7 @@ def sample_crop_boxes(
     fb_h = torch.where(in_ratio < r_min, (width / r_min).round(), height)
     w = torch.where(found, w, fb_w)
     h = torch.where(found, h, fb_h)
-    pos = torch.rand((n, 2), generator=generator, device=dev, dtype=fdt)
+    pos = to_device(torch.rand((n, 2), generator=gen, device=gdev, dtype=gdt), dev).to(fdt)
     top = torch.where(found, (pos[:, 0] * (height - h + 1)).floor(), torch.div(height - h, 2).floor())
     left = torch.where(found, (pos[:, 1] * (width - w + 1)).floor(), torch.div(width - w, 2).floor())
     return torch.stack([top, left, h, w], dim=1).to(torch.int64)
@@ -212,7 +296,7 @@ def _filter(fid: int, x: torch.Tensor) -> torch.Tensor:
     if fid == 4:  # hamming, support 1
         return torch.where(a < 1.0, _sinc(a) * (0.54 + 0.46 * torch.cos(math.pi * a)), torch.zeros_like(a))
     if fid == 5:  # lanczos, support 3
-        return torch.where(a < 3.0, _sinc(a) * _sinc(a / 3.0), torch.zeros_like(a))
+        return torch.where(a < 3.0, _sinc(a) * _sinc(_tdiv(a, 3.0)), torch.zeros_like(a))
     raise ConfigError(f"unknown filter id {fid}")
 
 
@@ -227,6 +311,7 @@ def resample_weights(
     choices: Sequence[int] | None = None,
     flip: torch.Tensor | None = None,
     dtype: torch.dtype = torch.float32,
+    workspace: CropWorkspace | None = None,
 ) -> torch.Tensor:
     """Per-sample 1-D resampling matrices ``(B, out_size, in_size)``.
 
@@ -242,23 +327,34 @@ def resample_weights(
         choices: the ids that may occur in ``filters`` (default: all that do; pass it to avoid a sync).
         flip: ``(B,)`` bool, reverse the output along this axis.
         dtype: dtype of the weights.
+        workspace: reusable buffers for the float64 filter arguments (see :class:`CropWorkspace`).
     """
     dev = start.device
     fdt = _float_dtype(dev)
     start, length = start.to(fdt), length.to(fdt)
     lo, hi = lo.to(fdt), hi.to(fdt)
-    scale = length / out_size
-    inv = 1.0 / scale.clamp(min=1.0)
+    scale = _tdiv(length, out_size)  # a true division: the same double on the CPU and on CUDA
+    inv = torch.ones_like(scale) / scale.clamp(min=1.0)
     i = torch.arange(out_size, device=dev, dtype=fdt)
     center = start[:, None] + (i + 0.5) * scale[:, None]  # (B, out)
     j = torch.arange(in_size, device=dev, dtype=fdt)
     inside = (j >= lo[:, None]) & (j < hi[:, None])  # (B, in)
     if isinstance(filters, int):
         ids = (filters,)
-    else:
-        ids = tuple(choices) if choices is not None else tuple(int(v) for v in filters.unique().tolist())
-    x64 = ((j + 0.5) - center[:, :, None]).mul_(inv[:, None, None])  # (B, out, in), PIL's filter argument
-    x = x64.to(dtype)
+    elif choices is not None:
+        ids = tuple(choices)
+    else:  # the ids present, read back (DeviceAugment passes ``choices``)
+        ids = tuple(int(v) for v in filters.unique().tolist())  # host-sync: without choices, once per call
+    shape = (start.shape[0], out_size, in_size)
+    if workspace is None:
+        x64 = torch.empty(shape, dtype=fdt, device=dev)
+        x = None
+    else:  # reused buffers (nothing returned aliases them)
+        x64 = workspace.take("x64", shape, fdt, dev)
+        x = workspace.take("x", shape, dtype, dev) if dtype != fdt else x64
+    torch.sub((j + 0.5)[None, None, :], center[:, :, None], out=x64)
+    x64.mul_(inv[:, None, None])  # (B, out, in), PIL's filter argument
+    x = x64.to(dtype) if x is None else (x if x is x64 else x.copy_(x64))
     weights = torch.zeros_like(x)
     for k, fid in enumerate(ids):
         if fid == 0:  # nearest (torch's NEAREST_EXACT): the pixel under the centre, clamped to the window
@@ -289,6 +385,7 @@ def resized_crop(
     choices: Sequence[int] | None = None,
     out_dtype: torch.dtype | None = None,
     compute_dtype: torch.dtype = torch.float32,
+    workspace: CropWorkspace | None = None,
 ) -> torch.Tensor:
     """Crop each sample's box and resize it to ``size``, antialiased, optionally flipped: two batched matmuls.
 
@@ -304,7 +401,9 @@ def resized_crop(
             rounded outwards, as when cropping first).
         out_dtype: output dtype; default the input's. Integer outputs are rounded and clamped, after each
             pass, as the reference's ``uint8`` kernels do.
-        compute_dtype: dtype of the weights and products.
+        compute_dtype: dtype of the weights and products. float32 products run in full IEEE precision on
+            CUDA even where the process allows TF32 (:func:`exact_fp32_matmul`).
+        workspace: reusable buffers for the per-sample weights' arguments (see :class:`CropWorkspace`).
 
     Returns:
         ``(B, C, out_h, out_w)``.
@@ -327,35 +426,41 @@ def resized_crop(
     out_h, out_w = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
     in_h, in_w = images.shape[-2:]
     if isinstance(interpolation, torch.Tensor):
-        filters: torch.Tensor | int = interpolation.to(images.device)
+        filters: torch.Tensor | int = to_device(interpolation, images.device)
     else:
         ids = filter_ids(interpolation)
         if len(ids) != 1:
             raise ConfigError("resized_crop: pass one interpolation name, or a (B,) tensor of filter ids")
         filters = ids[0]
-    fdt = _float_dtype(images.device)
-    b = boxes.to(fdt)
+    dev = images.device
+    fdt = _float_dtype(dev)
+    # per-sample parameters given on the host are moved here (pinned, non-blocking)
+    b = to_device(boxes, dev).to(fdt)
+    hflip = None if hflip is None else to_device(hflip, dev)
+    vflip = None if vflip is None else to_device(vflip, dev)
     top, left, h, w = b.unbind(1)
     if bounds is None:
         lo_y, lo_x, hi_y, hi_x = top.floor(), left.floor(), (top + h).ceil(), (left + w).ceil()
     else:
-        lo_y, lo_x, hi_y, hi_x = bounds.to(fdt).unbind(1)
-    wy = resample_weights(top, h, lo_y, hi_y, out_h, in_h, filters, choices, vflip, compute_dtype)
-    wx = resample_weights(left, w, lo_x, hi_x, out_w, in_w, filters, choices, hflip, compute_dtype)
+        lo_y, lo_x, hi_y, hi_x = to_device(bounds, dev).to(fdt).unbind(1)
+    wy = resample_weights(top, h, lo_y, hi_y, out_h, in_h, filters, choices, vflip, compute_dtype, workspace)
+    wx = resample_weights(left, w, lo_x, hi_x, out_w, in_w, filters, choices, hflip, compute_dtype, workspace)
     x = images.to(compute_dtype)
     wy, wxt = wy[:, None], wx.transpose(1, 2)[:, None]
     out_dtype = out_dtype or images.dtype
-    if not out_dtype.is_floating_point:
-        # as PIL and torch's uint8 kernels: the horizontal pass first, rounded and clamped to the integer
-        # range in between (bicubic and lanczos overshoot); this matches them to about 0.01 level on average
-        info = torch.iinfo(out_dtype)
-        tmp = torch.matmul(x, wxt).round_().clamp_(info.min, info.max)
-        return torch.matmul(wy, tmp).round_().clamp_(info.min, info.max).to(out_dtype)
-    # floating output: the cheaper order of the two products (shapes are known on the host)
-    if out_h * in_w * (in_h + out_w) <= out_w * in_h * (in_w + out_h):
-        out = torch.matmul(torch.matmul(wy, x), wxt)
-    else:
-        out = torch.matmul(wy, torch.matmul(x, wxt))
+    with exact_fp32_matmul(images.device):
+        if not out_dtype.is_floating_point:
+            # as PIL and torch's uint8 kernels: the horizontal pass first, rounded and clamped to the integer
+            # range in between (bicubic and lanczos overshoot); this matches them to about 0.01 level on
+            # average
+            info = torch.iinfo(out_dtype)
+            tmp = torch.matmul(x, wxt).round_().clamp_(info.min, info.max)
+            return torch.matmul(wy, tmp).round_().clamp_(info.min, info.max).to(out_dtype)
+        # floating output: the cheaper order of the two products (shapes are known on the host)
+        if out_h * in_w * (in_h + out_w) <= out_w * in_h * (in_w + out_h):
+            out = torch.matmul(torch.matmul(wy, x), wxt)
+        else:
+            out = torch.matmul(wy, torch.matmul(x, wxt))
     return out.to(out_dtype)
 
 
@@ -371,7 +476,7 @@ def flip(
     """
     out = images
     if hflip is not None:
-        out = torch.where(hflip.to(images.device)[:, None, None, None], out.flip(-1), out)
+        out = torch.where(to_device(hflip, images.device)[:, None, None, None], out.flip(-1), out)
     if vflip is not None:
-        out = torch.where(vflip.to(images.device)[:, None, None, None], out.flip(-2), out)
+        out = torch.where(to_device(vflip, images.device)[:, None, None, None], out.flip(-2), out)
     return out if out is not images else images.clone()

@@ -12,6 +12,12 @@ augmentation runs:
   cannot recover from either raise :class:`~pixelpipe.errors.ImageDecodeError` naming the file and index;
 * on any other device (the CPU in tests and on machines without a GPU) every image is decoded on the CPU.
 
+On CUDA the current stream is synchronised once per batch before nvJPEG runs
+(:func:`settle_before_nvjpeg`: nvJPEG writes its outputs, allocated from that stream's pool, on a stream of
+its own, pytorch/vision#9606). Only errors that are the image's fault fall back to the CPU decoder; device
+errors (out of memory, torchvision without nvJPEG, CUDA runtime errors: :func:`is_device_error`) warn once
+and are raised. CPU-decoded images are copied over from pinned memory, without a host sync.
+
 On every device the size each header declares is checked first against the sample's pixel limit (a
 decompression bomb raises :class:`~pixelpipe.errors.ImageTooLargeError` naming the file, before anything
 is decoded; nvJPEG has no limit of its own), and the EXIF orientation is applied where the dataset asks
@@ -38,17 +44,20 @@ Example:
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
 
+from .._transfer import to_device
 from ..errors import ConfigError
 from ..io.decode import USE_DEFAULT, check_image_size, decode_tensor
 from ..io.header import ImageHeader, jpeg_frame, read_header
 from .collate import EncodedBatch, PaddedBatch, pad_images
 
-__all__ = ["decode_batch", "exif_orient", "jpeg_components"]
+__all__ = ["decode_batch", "exif_orient", "is_device_error", "jpeg_components", "settle_before_nvjpeg"]
 
 
 def jpeg_components(data: bytes | memoryview) -> int | None:
@@ -147,6 +156,63 @@ def _cpu_decode(raw: bytes, meta: _Meta) -> torch.Tensor:
     )
 
 
+_DEVICE_ERROR = re.compile(
+    r"not compiled with nvjpeg|cuda error|cudaerror|out of memory|device-side assert|illegal (memory|address)"
+    r"|nvjpeg_status_(allocator_failure|execution_failed|arch_mismatch|internal_error|not_initialized)"
+    r"|cublas|cudnn|no cuda gpus|driver",
+    re.IGNORECASE,
+)
+_WARNED: set[str] = set()
+
+
+def is_device_error(error: BaseException) -> bool:
+    """Whether an error raised by nvJPEG is the device's (no CPU fallback) rather than the image's.
+
+    Device errors: out of memory, torchvision built without nvJPEG, CUDA runtime and sticky errors
+    (illegal address, device-side assert), nvJPEG allocation / execution / architecture failures. Any other
+    error is taken to be about the image (a JPEG nvJPEG cannot decode, a corrupt body), which the CPU
+    decoder then decodes or reports.
+
+    Example:
+        >>> is_device_error(RuntimeError("CUDA error: an illegal memory access was encountered"))
+        True
+        >>> is_device_error(RuntimeError("nvjpegDecode failed: the JPEG stream is not supported"))
+        False
+    """
+    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+    return isinstance(error, oom) or bool(_DEVICE_ERROR.search(str(error)))
+
+
+def _device_error(error: BaseException) -> None:
+    """Warn once per process and kind of error: nvJPEG failed for the device's reasons (re-raised)."""
+    key = type(error).__name__ + ":" + str(error).split("\n")[0][:80]
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    first = str(error).splitlines()[0] if str(error) else repr(error)
+    warnings.warn(
+        f"decode_batch: nvJPEG failed with a device error ({first}); "
+        "not falling back to the CPU decoder image by image (that would hide the error and decode every "
+        "batch on the training thread). Fix the device state, or decode in the workers with "
+        "create_loader(..., decode_on='worker').",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+
+
+def settle_before_nvjpeg(device: torch.device) -> None:
+    """Let the current stream's queued work finish before nvJPEG decodes.
+
+    ``decode_jpeg(..., device='cuda')`` allocates its outputs from the current stream's memory pool, but
+    nvJPEG writes them on its own stream without waiting for the current one; memory freed by tensors
+    whose kernels are still queued there could be overwritten before they run (pytorch/vision#9606;
+    torchcodec#1634 fixed it the same way). One host sync per batch decoded on the device.
+    """
+    torch.cuda.current_stream(
+        device
+    ).synchronize()  # host-sync: before nvJPEG, once per decode_on='device' batch
+
+
 def _gpu_decode(
     items: list[torch.Tensor], meta: list[_Meta], headers: list[ImageHeader], device: torch.device
 ) -> list[torch.Tensor | None]:
@@ -164,20 +230,28 @@ def _gpu_decode(
             m.mode in ("RGB", "L")
             and h.format == "jpeg"
             and h.pixels is not None
-            and jpeg_components(memoryview(data.numpy())) in (1, 3)
+            and jpeg_components(memoryview(data.numpy())) in (1, 3)  # host-sync: none, host bytes
         ):
             groups.setdefault(m.mode, []).append(i)
+    if groups and device.type == "cuda":
+        settle_before_nvjpeg(device)
     for mode, idx in groups.items():
         read_mode = ImageReadMode.RGB if mode == "RGB" else ImageReadMode.GRAY
         try:
             decoded = decode_jpeg([items[i] for i in idx], mode=read_mode, device=device)
-        except RuntimeError:
+        except RuntimeError as e:
+            if is_device_error(e):
+                _device_error(e)
+                raise
             decoded = []
             for i in idx:  # find the images it fails on; the rest still decode on the GPU
                 try:
                     decoded.append(decode_jpeg(items[i], mode=read_mode, device=device))
-                except RuntimeError:
-                    decoded.append(None)
+                except RuntimeError as e_i:
+                    if is_device_error(e_i):
+                        _device_error(e_i)
+                        raise
+                    decoded.append(None)  # this image's own fault: the CPU decoder takes it
         for i, img in zip(idx, decoded):
             if img is not None and meta[i].exif_transpose and headers[i].orientation != 1:
                 img = exif_orient(img, headers[i].orientation)
@@ -221,8 +295,8 @@ def decode_batch(
     """
     device = torch.device(device)
     items, meta = _as_items(batch)
-    items = [t if t.device.type == "cpu" else t.cpu() for t in items]
-    raws = [t.numpy().tobytes() for t in items]
+    items = [t if t.device.type == "cpu" else t.cpu() for t in items]  # host-sync: none, host bytes
+    raws = [t.numpy().tobytes() for t in items]  # host-sync: none, host bytes
     headers = [read_header(raw) for raw in raws]
     for h, m in zip(headers, meta):  # before anything is decoded, on every device
         _check_size(h, m)
@@ -232,7 +306,7 @@ def decode_batch(
     images = []
     for i, img in enumerate(decoded):
         if img is None:
-            img = _cpu_decode(raws[i], meta[i]).to(device, non_blocking=False)
+            img = to_device(_cpu_decode(raws[i], meta[i]), device)  # pinned, non-blocking
         if max_side is not None and max(img.shape[-2:]) > max_side:
             img = _shrink(img, max_side)
         images.append(img)

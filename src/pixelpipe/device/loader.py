@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .._transfer import to_device
 from ..errors import ConfigError, SampleError
 from ..io.decode import (
     _DECODE_ERRORS,
@@ -259,7 +260,7 @@ class DevicePrefetchLoader(PrefetchLoader):
             from .decode import decode_batch
 
             return decode_batch(x, dev, multiple=self.multiple, max_side=self.max_side)
-        if isinstance(x, PaddedBatch):
+        if isinstance(x, PaddedBatch):  # pinned by the DataLoader (create_loader pins on this path)
             return PaddedBatch(x.images.to(dev, non_blocking=True), x.sizes)
         if isinstance(x, torch.Tensor) and x.ndim == 4:
             sizes = torch.tensor([tuple(x.shape[-2:])] * x.shape[0], dtype=torch.int64)
@@ -272,13 +273,14 @@ class DevicePrefetchLoader(PrefetchLoader):
     def _prepare(self, x: Any, y: Any, batch_index: int, epoch_seed: int | None) -> tuple:
         batch = self._batch(x)
         if isinstance(y, torch.Tensor):
-            y = y.to(device=self.device, non_blocking=True)
+            y = to_device(y, self.device)  # pinned, non-blocking
         if epoch_seed is None:
             seed = int(get_rng().integers(0, 2**63 - 1))
         else:
             seed = derive_seed(epoch_seed, DEVICE_TAG, batch_index)
         gen = torch.Generator().manual_seed(seed)  # host draws: see pixelpipe.device.pipeline
-        params = self.augment.sample(batch.sizes.cpu(), gen, int(batch.images.shape[1]))
+        sizes = batch.sizes.cpu()  # host-sync: none, PaddedBatch keeps its sizes on the host
+        params = self.augment.sample(sizes, gen, int(batch.images.shape[1]))
         return self.augment.apply(batch.images, params, y)
 
     def _mixup(self) -> Any:

@@ -55,6 +55,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .._transfer import to_device
+
 __all__ = [
     "GEOMETRIC_KINDS",
     "INTERPOLATION_CODES",
@@ -103,7 +105,8 @@ def _check(img: torch.Tensor) -> None:
 
 def _per_sample(value: Arg, n: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """``value`` as a ``(n,)`` tensor of ``dtype`` on ``device`` (a number is broadcast)."""
-    t = torch.as_tensor(value, device=device)
+    t = value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+    t = to_device(t, device)
     if t.ndim == 0:
         return t.to(dtype).expand(n)
     if t.shape != (n,):
@@ -140,10 +143,13 @@ def _gated(
         return img.clone()
     if mask is None:
         return kernel(img.contiguous(), *args, **static)
-    mask = torch.as_tensor(mask, device=img.device).to(torch.bool).reshape(-1)
+    mask = mask if isinstance(mask, torch.Tensor) else torch.as_tensor(mask)
+    mask = mask.to(torch.bool).reshape(-1)
     if mask.numel() != img.shape[0]:
         raise ValueError(f"mask has {mask.numel()} entries for a batch of {img.shape[0]}")
-    idx = mask.nonzero().view(-1)
+    # the selected samples' indices, read on the host: free for a host mask (the batched policies pass
+    # CPU masks), one sync per call for a device mask (the public per-op functions only)
+    idx = to_device(mask.nonzero().view(-1), img.device)  # host-sync: only for a device mask, once per call
     out = img.clone()
     if idx.numel():
         sub = kernel(img.index_select(0, idx), *(a.index_select(0, idx) for a in args), **static)
@@ -211,21 +217,36 @@ def _auto_contrast(img: torch.Tensor) -> torch.Tensor:
     return _apply_lut(img, lut)
 
 
+_HIST_LANES = 16  # sub-histograms per sample-channel on accelerators (see _histograms)
+
+
 def _histograms(img: torch.Tensor) -> torch.Tensor:
-    """Per sample-channel 256-bin histograms ``(B, C, 256)`` (int64): one ``bincount`` with offsets."""
-    n, c = img.shape[:2]
-    offsets = torch.arange(n * c, dtype=torch.int32, device=img.device).view(n, c, 1) * 256
-    idx = (img.reshape(n, c, -1).to(torch.int32) + offsets).view(-1)
-    return torch.bincount(idx, minlength=n * c * 256).view(n, c, 256)
+    """Per sample-channel 256-bin histograms ``(B, C, 256)`` (int64), with ``scatter_add_``.
+
+    ``bincount`` would read its output size on the host (a sync) and serialises on flat images; here the
+    output size is known and, on accelerators, pixel ``p`` counts into sub-histogram ``p % 16`` (summed
+    afterwards), so a flat image spreads its atomic adds over 16 addresses instead of one.
+    """
+    n, c, h, w = img.shape
+    rows, pixels = n * c, h * w
+    lanes = _HIST_LANES if img.device.type != "cpu" and pixels >= _HIST_LANES else 1
+    idx = img.reshape(rows, pixels).to(torch.int64)
+    if lanes > 1:
+        lane = torch.arange(pixels, device=img.device).remainder_(lanes).mul_(256)
+        idx = idx + lane
+    hist = torch.zeros(rows, lanes * 256, dtype=torch.int32, device=img.device)
+    ones = torch.ones(1, 1, dtype=torch.int32, device=img.device).expand(rows, pixels)
+    hist.scatter_add_(1, idx, ones)
+    return hist.view(n, c, lanes, 256).sum(2, dtype=torch.int64)
 
 
 def _equalize(img: torch.Tensor) -> torch.Tensor:
     hist = _histograms(img)
-    nonzero = hist > 0
-    last_idx = 255 - torch.flip(nonzero, dims=[-1]).to(torch.int8).argmax(-1, keepdim=True)
+    present = hist > 0
+    last_idx = 255 - torch.flip(present, dims=[-1]).to(torch.int8).argmax(-1, keepdim=True)
     last = torch.gather(hist, -1, last_idx)
     step = (hist.sum(-1, keepdim=True) - last) // 255
-    identity = (nonzero.sum(-1, keepdim=True) <= 1) | (step == 0)
+    identity = (present.sum(-1, keepdim=True) <= 1) | (step == 0)
     safe = torch.where(identity, torch.ones_like(step), step)
     before = torch.cumsum(hist, -1) - hist
     lut = ((safe // 2 + before) // safe).clamp_(max=255)
@@ -291,12 +312,22 @@ def _box_radius(radius: torch.Tensor) -> torch.Tensor:
     return (small_l + a).double()
 
 
-def _box_kernels(box: torch.Tensor) -> torch.Tensor:
-    """``(n, 2R + 3)`` float64 fixed-point kernels (weights sum to ``2**24``), ``R`` the largest radius."""
+def max_box_radius(radius: torch.Tensor) -> int:
+    """The largest integer box radius of Gaussian ``radius`` values on the host: the kernel length of
+    :func:`_gaussian_blur`, known before the device runs (one more than needed: a safe bound)."""
+    r = _box_radius(radius.detach().to("cpu", torch.float64))  # host-sync: none, host radii in callers
+    return int(r.trunc().max()) + 1 if r.numel() else 1  # host-sync: none, a CPU tensor
+
+
+def _box_kernels(box: torch.Tensor, big_r: int | None = None) -> torch.Tensor:
+    """``(n, 2R + 3)`` float64 fixed-point kernels (weights sum to ``2**24``), ``R`` >= the largest radius
+    (``big_r``; computed from ``box`` when not given: a sync on accelerators). Taps past a sample's own
+    radius weigh 0, so a larger ``R`` gives the same result."""
     r = box.trunc().long()
     ww = torch.trunc(_rdiv(float(1 << 24), (box * 2.0 + 1.0).to(torch.float32))).long()
     fw = ((1 << 24) - (r * 2 + 1) * ww) // 2
-    big_r = int(r.max())
+    if big_r is None:
+        big_r = int(r.max())  # host-sync: only without a host bound (public gaussian_blur on device radii)
     d = (torch.arange(2 * big_r + 3, device=box.device) - (big_r + 1)).abs().view(1, -1)
     r, ww, fw = r.view(-1, 1), ww.view(-1, 1), fw.view(-1, 1)
     k = torch.where(d <= r, ww, torch.where(d == r + 1, fw, torch.zeros_like(ww)))
@@ -315,9 +346,9 @@ def _box_passes(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _gaussian_blur(img: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
+def _gaussian_blur(img: torch.Tensor, radius: torch.Tensor, big_r: int | None = None) -> torch.Tensor:
     n, c, h, w = img.shape
-    kernels = _box_kernels(_box_radius(radius.double()))
+    kernels = _box_kernels(_box_radius(radius.double()), big_r)
     x = img.to(torch.float64).permute(1, 2, 0, 3).reshape(c * h, n, w)
     x = _box_passes(x, kernels)
     x = x.view(c, h, n, w).permute(0, 3, 2, 1).reshape(c * w, n, h)
@@ -340,7 +371,7 @@ def fill_vector(fill: Fill, channels: int, device: torch.device | str | None = N
         [76.0]
     """
     if isinstance(fill, torch.Tensor):
-        vals = [float(v) for v in fill.reshape(-1).tolist()]
+        vals = [float(v) for v in fill.reshape(-1).tolist()]  # host-sync: only for a device fill, per call
     elif isinstance(fill, (int, float)):
         vals = [float(fill)]
     else:
@@ -351,7 +382,8 @@ def fill_vector(fill: Fill, channels: int, device: torch.device | str | None = N
     if len(vals) == 1:
         vals = vals * channels
     vals = (vals + [255.0] * channels)[:channels]
-    return torch.tensor([round(v) for v in vals], dtype=torch.float32, device=device)
+    out = torch.tensor([round(v) for v in vals], dtype=torch.float32)
+    return out if device is None else to_device(out, device)
 
 
 def _rotate_matrix(degrees: torch.Tensor, h: int, w: int) -> torch.Tensor:
@@ -475,7 +507,7 @@ def _sample(
 def _matrix_axis(matrix: torch.Tensor) -> str | None:
     """``'x'`` when every matrix keeps rows on pixel centres (``d, e, f = 0, 1, 0``: shear/shift along x),
     ``'y'`` when every matrix keeps columns (``a, b, c = 1, 0, 0``), else ``None``."""
-    m = matrix.detach().to("cpu", torch.float64)
+    m = matrix.detach().to("cpu", torch.float64)  # host-sync: only for device matrices (public affine_batch)
     if bool(((m[:, 3] == 0) & (m[:, 4] == 1) & (m[:, 5] == 0)).all()):
         return "x"
     if bool(((m[:, 0] == 1) & (m[:, 1] == 0) & (m[:, 2] == 0)).all()):
@@ -492,7 +524,7 @@ def _affine_kernel(
     xin, yin = _source_coords(matrix, h, w)
     inside = ((xin >= 0) & (xin < w) & (yin >= 0) & (yin < h)).view(n, 1, h * w)
     out = _sample(img, xin, yin, mode, axis)
-    out = torch.where(inside, out, fill.to(device=img.device, dtype=torch.float64).view(1, c, 1))
+    out = torch.where(inside, out, to_device(fill, img.device).to(torch.float64).view(1, c, 1))
     return out.clamp_(0, 255).to(torch.uint8).view(n, c, h, w)
 
 
@@ -529,20 +561,23 @@ def affine_batch(
     n, c = img.shape[:2]
     if matrix.shape != (n, 6):
         raise ValueError(f"matrix must be shaped ({n}, 6), got {tuple(matrix.shape)}")
-    matrix = matrix.to(img.device)
+    bicubic = interpolation == "bicubic" or not isinstance(interpolation, str)
+    axis_of = _matrix_axis(matrix) if bicubic else None  # on the host matrix when one is given: no sync
+    matrix = to_device(matrix, img.device)
     fill_t = fill_vector(fill, c, img.device)
     if isinstance(interpolation, str):
         if interpolation not in INTERPOLATION_CODES:
             raise ValueError(
                 f"interpolation must be one of {', '.join(INTERPOLATION_CODES)}, got {interpolation!r}"
             )
-        axis = _matrix_axis(matrix) if interpolation == "bicubic" else None
+        axis = axis_of if interpolation == "bicubic" else None
         return _gated(_affine_kernel, img, mask, (matrix,), fill=fill_t, mode=interpolation, axis=axis)
     codes = _per_sample(interpolation, n, img.device, torch.int64)
-    sel = torch.ones(n, dtype=torch.bool, device=img.device) if mask is None else mask.to(img.device).bool()
+    sel = torch.ones(n, dtype=torch.bool, device=img.device) if mask is None else to_device(mask, img.device)
+    sel = sel.bool()
     out = img
     for code, mode in _CODE_NAMES.items():  # a loop over the three interpolations, not the batch
-        axis = _matrix_axis(matrix) if mode == "bicubic" else None
+        axis = axis_of if mode == "bicubic" else None
         out = _gated(_affine_kernel, out, sel & (codes == code), (matrix,), fill=fill_t, mode=mode, axis=axis)
     return out if out is not img else img.clone()
 
@@ -561,9 +596,10 @@ def _with_arg(
     arg: Arg,
     mask: torch.Tensor | None,
     dtype: torch.dtype,
+    **static: Any,
 ) -> torch.Tensor:
     _check(img)
-    return _gated(kernel, img, mask, (_per_sample(arg, img.shape[0], img.device, dtype),))
+    return _gated(kernel, img, mask, (_per_sample(arg, img.shape[0], img.device, dtype),), **static)
 
 
 def invert(img: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -638,8 +674,13 @@ def sharpness(img: torch.Tensor, factor: Arg, mask: torch.Tensor | None = None) 
 
 
 def gaussian_blur(img: torch.Tensor, radius: Arg, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Pillow's ``GaussianBlur(radius)`` with a radius per sample (three extended box passes per axis)."""
-    return _with_arg(_gaussian_blur, img, radius, mask, torch.float64)
+    """Pillow's ``GaussianBlur(radius)`` with a radius per sample (three extended box passes per axis).
+
+    Radii given on the host (numbers or a CPU tensor) fix the kernel length there; radii already on the
+    device cost one sync to read their largest value."""
+    host = not isinstance(radius, torch.Tensor) or radius.device.type == "cpu"
+    big_r = max_box_radius(torch.as_tensor(radius, dtype=torch.float64).reshape(-1)) if host else None
+    return _with_arg(_gaussian_blur, img, radius, mask, torch.float64, big_r=big_r)
 
 
 def _geometric(
@@ -746,11 +787,15 @@ class Kernel:
             without one); ``None`` for geometric kinds, which go through :func:`affine_matrices` and one
             shared :func:`affine_batch` call per layer.
         geometric: whether the op resamples.
+        host_static: ``host_static(arg_subset_on_host) -> kwargs`` for ``fn``, computed from the host copy of
+            the arguments (e.g. the blur's kernel length), so that ``fn`` needs no value from the device;
+            ``None``: no keyword arguments.
     """
 
     name: str
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None
+    fn: Callable[..., torch.Tensor] | None
     geometric: bool = False
+    host_static: Callable[[torch.Tensor], dict[str, Any]] | None = None
 
 
 def _no_arg(
@@ -784,7 +829,7 @@ KERNELS: dict[str, Kernel] = {
         Kernel("brightness", _brightness),
         Kernel("sharpness", _sharpness),
         Kernel("desaturate", _desaturate),
-        Kernel("gaussian_blur", _gaussian_blur),
+        Kernel("gaussian_blur", _gaussian_blur, host_static=lambda arg: {"big_r": max_box_radius(arg)}),
         *(Kernel(kind, None, geometric=True) for kind in GEOMETRIC_KINDS),
     )
 }

@@ -16,8 +16,12 @@ Sampling apart from applying: :meth:`DeviceAugment.sample` draws every random nu
 ``torch.Generator``, on the host: a few numbers per sample) into a :class:`DeviceAugmentParams`, and
 :meth:`DeviceAugment.apply` is pure. Parameters are drawn on the host on purpose: the augmentation ops
 are grouped by the op each sample drew, which needs the choices on the host, and so do the erasing boxes
-and Mixup's parameters; drawing them there costs no device synchronisation, and a seed gives the same
-augmentation on the CPU and on a GPU. Nothing in :meth:`~DeviceAugment.apply` loops over the batch in
+and Mixup's parameters; drawing them there costs no device synchronisation (they reach the device by
+non-blocking copies from pinned memory, :func:`pixelpipe._transfer.to_device`), and a seed gives the same
+augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). The crop's float32
+products ignore a process-wide TF32 setting (:func:`pixelpipe.device.crop.exact_fp32_matmul`) and its
+buffers are reused from batch to batch (:class:`pixelpipe.device.crop.CropWorkspace`). Nothing in
+:meth:`~DeviceAugment.apply` loops over the batch in
 Python (the op kinds, layers, jitter steps and erasing boxes are looped over, a number independent of the
 batch size). On the CPU, :class:`~pixelpipe.batch.Mixup` mixes large samples pair by pair, its fastest
 path there; on accelerators it is one batched kernel.
@@ -50,11 +54,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._transfer import to_device
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import torch_generator
 from .color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
-from .crop import center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
+from .crop import CropWorkspace, center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
 
 __all__ = ["DeviceAugment", "DeviceAugmentParams"]
 
@@ -103,7 +108,7 @@ class DeviceAugmentParams:
 
         def move(v: Any) -> Any:
             if isinstance(v, torch.Tensor):
-                return v.to(device, non_blocking=non_blocking)
+                return to_device(v, device)
             if isinstance(v, dict):
                 return {k: move(t) for k, t in v.items()}
             return v
@@ -112,7 +117,7 @@ class DeviceAugmentParams:
             f.name: move(getattr(self, f.name)) for f in fields(self) if f.name not in ("augment", "erasing")
         }
         if self.mixup is not None:
-            changes["mixup"] = self.mixup.to(device)
+            changes["mixup"] = self.mixup.to(device, non_blocking=True)
         return replace(self, **changes)
 
 
@@ -307,6 +312,7 @@ class DeviceAugment:
         self.channels_last = bool(channels_last)
         self.compute_dtype = compute_dtype
         self._stats: dict[tuple[torch.device, torch.dtype, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._workspace = CropWorkspace()  # the crop's per-batch buffers, reused batch after batch
 
     # --- sampling
 
@@ -326,7 +332,7 @@ class DeviceAugment:
         """
         gen = generator if generator is not None else torch_generator()
         gdev = gen.device
-        sizes = sizes.to(gdev)
+        sizes = to_device(sizes, gdev)
         b = int(sizes.shape[0])
         if self.training_crop:
             boxes = sample_crop_boxes(sizes, self.scale, self.ratio, generator=gen).double()
@@ -335,7 +341,7 @@ class DeviceAugment:
             boxes, bounds = center_crop_boxes(
                 sizes, self.size, self.crop_pct, self.crop_mode, self.crop_border
             )
-        choices = torch.tensor(self.filter_choices, device=gdev)
+        choices = to_device(torch.tensor(self.filter_choices), gdev)
         if len(self.filter_choices) > 1:
             filters = choices[torch.randint(0, len(self.filter_choices), (b,), generator=gen, device=gdev)]
         else:
@@ -352,7 +358,9 @@ class DeviceAugment:
             blur_sigma = _BLUR_SIGMA[0] + (_BLUR_SIGMA[1] - _BLUR_SIGMA[0]) * u[:, 4]
         erasing = mixup = None
         if self.erasing is not None or self.mixup is not None:
-            seed = int(torch.randint(0, 2**62, (1,), generator=gen, device=gdev).item())
+            seed_t = torch.randint(0, 2**62, (1,), generator=gen, device=gdev)
+            # one number read back: free from a CPU generator (the loader's), a sync from a CUDA one
+            seed = int(seed_t.item())  # host-sync: only with a CUDA generator, once per batch
             rng = np.random.default_rng(seed)
             shape = (b, channels, *self.size)
             if self.erasing is not None:
@@ -362,7 +370,7 @@ class DeviceAugment:
         params = DeviceAugmentParams(
             boxes, bounds, filters, hflip, vflip, augment, jitter, grayscale, blur_sigma, blur, erasing, mixup
         )
-        return params.to("cpu") if gdev.type != "cpu" else params
+        return params.to("cpu") if gdev.type != "cpu" else params  # host-sync: only with a CUDA generator
 
     # --- applying
 
@@ -374,7 +382,11 @@ class DeviceAugment:
             c = x.shape[1]
             mean = torch.tensor([v * 255 for v in adapt_to_chs(self.mean, c)], dtype=self.img_dtype)
             std = torch.tensor([v * 255 for v in adapt_to_chs(self.std, c)], dtype=self.img_dtype)
-            self._stats[key] = (mean.view(1, c, 1, 1).to(x.device), std.view(1, c, 1, 1).to(x.device))
+            dev = x.device
+            # blocking, once per device: ready for any stream that reads them later
+            mean = mean.view(1, c, 1, 1).to(dev)  # host-sync: once per device
+            std = std.view(1, c, 1, 1).to(dev)  # host-sync: once per device
+            self._stats[key] = (mean, std)
         mean, std = self._stats[key]
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         return x.to(dtype=self.img_dtype, memory_format=fmt).sub_(mean).div_(std)
@@ -402,6 +414,7 @@ class DeviceAugment:
             choices=self.filter_choices,
             out_dtype=torch.uint8,
             compute_dtype=self.compute_dtype,
+            workspace=self._workspace,
         )
         if self.augment is not None:
             x = self.augment.apply(x, params.augment)
@@ -428,8 +441,8 @@ class DeviceAugment:
         if self.mixup is not None:
             if targets is None:
                 raise ConfigError("DeviceAugment: Mixup needs the targets: call aug(images, sizes, targets)")
-            mix = params.mixup.to(x.device)
-            targets = self.mixup.mix_targets(targets.to(x.device), mix)
+            mix = params.mixup.to(x.device, non_blocking=True)
+            targets = self.mixup.mix_targets(to_device(targets, x.device), mix)
             x = self.mixup.apply(x, mix)
         return x, targets
 

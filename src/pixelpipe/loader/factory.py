@@ -225,7 +225,9 @@ def create_loader(
         num_workers: DataLoader worker processes (0: load in this process).
         distributed: shard across ``torch.distributed`` ranks.
         collate_fn: replaces the default (``fast_collate`` with the prefetcher, else ``default_collate``).
-        pin_memory: pin host batches (helps CUDA copies overlap).
+        pin_memory: pin host batches (helps CUDA copies overlap). Always on with ``augment_on='device'``
+            on CUDA, whose zero-padded batches (up to 1024 px a side) would otherwise be copied from
+            pageable memory.
         fp16: deprecated alias for ``img_dtype=torch.float16``.
         img_dtype: floating dtype of the device batch.
         device: device of the batches; ``None`` is CUDA when available, else the CPU.
@@ -419,7 +421,8 @@ def create_loader(
 
     loader_kwargs: dict[str, Any] = {
         "num_workers": num_workers,
-        "pin_memory": pin_memory,
+        # the device path copies large padded batches: from pinned memory, asynchronously
+        "pin_memory": bool(pin_memory) or (device_augment is not None and device.type == "cuda"),
         "worker_init_fn": partial(worker_init, worker_seeding=worker_seeding),
         "persistent_workers": bool(persistent_workers) and num_workers > 0,
         "batch_size": batch_size,

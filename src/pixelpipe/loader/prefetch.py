@@ -10,6 +10,11 @@ Differences from the reference:
 * one side stream per loader, created on first use and kept (the reference makes a new stream every epoch,
   and the caching allocator keeps each old stream's blocks: issue #2781); tensors handed to the consumer
   are marked with ``record_stream`` so their memory is not reused while the consumer's work is pending;
+* the consumer stream waits on an event recorded right after the batch's own preparation, not on the
+  whole side stream: the next batch, queued there before the hand-over, is prepared while the consumer
+  computes (a ``wait_stream`` at that point would make every step wait for the next batch too);
+* no host synchronisation per batch: the erasing boxes are drawn on the host and copied non-blocking
+  from pinned memory (see :mod:`pixelpipe._transfer`);
 * ``device=None`` means CUDA when available, else the CPU (the reference always defaults to CUDA); on the
   CPU there is no stream and no look-ahead copy;
 * optional ``channels_last`` output;
@@ -35,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._transfer import to_device
 from ..batch._memory import BatchBuffers
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
@@ -108,6 +114,18 @@ def _one_thread(device: torch.device) -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
+def _tensors(obj: Any) -> Iterator[torch.Tensor]:
+    """The tensors in a batch: ``obj`` itself, or those in its (nested) tuples, lists and dicts."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (tuple, list)):
+        for v in obj:
+            yield from _tensors(v)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _tensors(v)
+
+
 class PrefetchLoader:
     """Wrap a loader of ``uint8`` batches: copy each to ``device``, normalise, optionally erase.
 
@@ -167,8 +185,10 @@ class PrefetchLoader:
         std_t = [v * 255 for v in adapt_to_chs(std, channels)]
         if any(v <= 0 for v in std_t):
             raise ConfigError(f"PrefetchLoader: std must be > 0 for every channel, got {std!r}.")
-        self.mean = torch.tensor(mean_t, device=self.device, dtype=self.img_dtype).view(shape)
-        self.std = torch.tensor(std_t, device=self.device, dtype=self.img_dtype).view(shape)
+        # blocking copies, once at construction: ready for whichever stream reads them
+        dev, dt = self.device, self.img_dtype
+        self.mean = torch.tensor(mean_t, device=dev, dtype=dt).view(shape)  # host-sync: once
+        self.std = torch.tensor(std_t, device=dev, dtype=dt).view(shape)  # host-sync: once
         self.channels_last = bool(channels_last)
         self.random_erasing = None
         if re_prob > 0.0:
@@ -212,14 +232,14 @@ class PrefetchLoader:
         if rows.size == x.shape[0] or x.device.type == "cpu":
             return erasing.apply(x, params)
         sub = type(params)(params.boxes[rows], params.valid[rows], params.seed)
-        index = torch.from_numpy(rows).to(x.device, non_blocking=True)
+        index = to_device(torch.from_numpy(rows), x.device)
         x.index_copy_(0, index, erasing.apply(x.index_select(0, index), sub))
         return x
 
     def _prepare(self, x: torch.Tensor, y: Any, batch_index: int, epoch_seed: int | None) -> tuple:
         x = x.to(device=self.device, non_blocking=True)
         if isinstance(y, torch.Tensor):
-            y = y.to(device=self.device, non_blocking=True)
+            y = to_device(y, self.device)  # pinned, non-blocking
         x = self._normalize(x)
         if self.random_erasing is not None:
             if epoch_seed is None:
@@ -256,6 +276,7 @@ class PrefetchLoader:
         if self.is_cuda and self.stream is None:
             self.stream = torch.cuda.Stream(device=self.device)
         pending: tuple | None = None
+        ready: Any = None
         for b, (x, y) in enumerate(self.loader):
             if b == 0 and seeded is not None:
                 epoch_seed = seeded.epoch_seed  # the sampler has started this epoch by now
@@ -266,17 +287,29 @@ class PrefetchLoader:
                 continue
             with torch.cuda.stream(self.stream):
                 nxt = self._prepare(x, y, b, epoch_seed)
+                # marks the end of this batch's preparation: its hand-over waits for this alone, not for
+                # whatever the side stream has queued since (the next batch's preparation)
+                nxt_ready = torch.cuda.Event()
+                nxt_ready.record(self.stream)
             if pending is not None:
-                yield self._hand_over(pending)
-            pending = nxt
+                yield self._hand_over(pending, ready)
+            pending, ready = nxt, nxt_ready
         if pending is not None:
-            yield self._hand_over(pending)
+            yield self._hand_over(pending, ready)
 
-    def _hand_over(self, batch: tuple) -> tuple:
+    def _hand_over(self, batch: tuple, ready: Any) -> tuple:
+        """Give ``batch`` to the consumer's current stream once its preparation has run.
+
+        The consumer stream waits on ``ready``, the event recorded right after this batch was prepared on
+        the side stream, so the next batch, queued there meanwhile, prepares while the consumer computes.
+        Every device tensor handed over is marked as used by the consumer stream (``record_stream``), so
+        the caching allocator does not give its memory back to the side stream while the consumer's work
+        on it is pending.
+        """
         consumer = torch.cuda.current_stream(self.device)
-        consumer.wait_stream(self.stream)
-        for t in batch:
-            if isinstance(t, torch.Tensor) and t.is_cuda:
+        consumer.wait_event(ready)
+        for t in _tensors(batch):
+            if t.is_cuda:
                 t.record_stream(consumer)
         return batch
 

@@ -17,8 +17,10 @@ Differences from the reference, by design:
 * the input is not modified unless ``inplace=True`` (the reference always erases in place); the copy
   made otherwise costs more than erasing itself on a CPU (a fresh batch-sized tensor; huge pages are
   requested for it, see :mod:`pixelpipe.batch._memory`), so loaders should pass ``inplace=True``;
-* noise for ``'rand'`` / ``'pixel'`` is made on the input's device, so ``device`` only records intent
-  (the reference makes it on ``device`` and fails when that differs from the input's).
+* noise for ``'rand'`` / ``'pixel'`` is drawn on the host from a CPU generator seeded per call (box by box,
+  in drawing order) and moved to the input's device without a host sync, so a seed gives the same erased
+  pixels on the CPU and on a GPU, with either paste; ``device`` only records intent (the reference makes
+  the noise on ``device`` with CUDA's generator and fails when that differs from the input's).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int, check_prob, check_real, is_real
+from .._transfer import to_device
 from ..batch._memory import advise_huge_pages
 from ..errors import ConfigError
 from .base import Transform
@@ -185,15 +188,37 @@ def _copy(img: torch.Tensor) -> torch.Tensor:
     return out.copy_(img)
 
 
-def _noise_generator(seed: int, device: torch.device) -> torch.Generator:
-    gen = torch.Generator(device=device)
+def _noise_generator(seed: int) -> torch.Generator:
+    """The generator of the ``'rand'`` / ``'pixel'`` noise: on the CPU on every device, so a seed gives the
+    same noise on the CPU and on a GPU (the noise is drawn on the host, then moved)."""
+    gen = torch.Generator()
     gen.manual_seed(seed)
     return gen
 
 
 def _box_colors(x: torch.Tensor, params: ErasingParams, gen: torch.Generator) -> torch.Tensor:
+    """``(N, K, C, 1, 1)`` ``'rand'`` colours, drawn on the host, on ``x``'s device and dtype."""
     n, k = params.valid.shape
-    return torch.randn((n, k, x.shape[1], 1, 1), generator=gen, device=x.device, dtype=x.dtype)
+    colors = torch.randn((n, k, x.shape[1], 1, 1), generator=gen)
+    return to_device(colors.to(x.dtype), x.device)
+
+
+def _box_noise(params: ErasingParams, channels: int, gen: torch.Generator) -> tuple[torch.Tensor, np.ndarray]:
+    """The ``'pixel'`` noise of every erased box, drawn on the host in box order (image by image, boxes in
+    drawing order), each box ``randn((C, h, w))`` in turn, back to back in one flat float32 tensor; and the
+    ``(N, K)`` offset of each box's noise in it (0 for boxes not erased)."""
+    sizes = np.where(params.valid, channels * params.boxes[..., 2] * params.boxes[..., 3], 0)
+    ends = np.cumsum(sizes.reshape(-1))
+    offsets = (ends - sizes.reshape(-1)).reshape(sizes.shape)
+    flat = torch.empty(int(ends[-1]) if ends.size else 0)
+    for f in np.flatnonzero(params.valid):  # erased boxes, a few per batch (the draws must be in turn)
+        i, j = divmod(int(f), params.valid.shape[1])
+        _, _, h, w = (int(v) for v in params.boxes[i, j])
+        start = int(offsets[i, j])
+        torch.randn(
+            (channels, h, w), generator=gen, out=flat[start : start + channels * h * w].view(channels, h, w)
+        )
+    return flat, offsets
 
 
 def _paste_slices(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
@@ -205,42 +230,47 @@ def _paste_slices(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
     """
     k = params.valid.shape[1]
     flat = np.flatnonzero(params.valid)  # row-major: image by image, boxes in drawing order
-    images = (flat // k).tolist()
-    boxes = params.boxes.reshape(-1, 4)[flat].tolist()
-    gen = _noise_generator(params.seed, x.device) if mode != "const" else None
-    colors = _box_colors(x, params, gen).flatten(0, 1) if mode == "rand" else None
+    images = (flat // k).tolist()  # host-sync: none, NumPy
+    boxes = params.boxes.reshape(-1, 4)[flat].tolist()  # host-sync: none, NumPy
+    gen = _noise_generator(params.seed) if mode != "const" else None
     c = x.shape[1]
+    colors = _box_colors(x, params, gen).flatten(0, 1) if mode == "rand" else None
+    noise = offsets = None
+    if mode == "pixel":
+        noise, offsets = _box_noise(params, c, gen)
+        noise, offsets = to_device(noise.to(x.dtype), x.device), offsets.reshape(-1)
     sn, sc, sh, sw = x.stride()
     base = x.storage_offset()
-    for f, i, (top, left, h, w) in zip(flat.tolist(), images, boxes):
+    for f, i, (top, left, h, w) in zip(flat.tolist(), images, boxes):  # host-sync: none, NumPy
         region = x.as_strided((c, h, w), (sc, sh, sw), base + i * sn + top * sh + left * sw)
         if mode == "const":
             region.zero_()
         elif mode == "rand":
             region.copy_(colors[f].expand(c, h, w))
         else:
-            region.copy_(torch.randn((c, h, w), generator=gen, device=x.device, dtype=x.dtype))
+            start = int(offsets[f])
+            region.copy_(noise[start : start + c * h * w].view(c, h, w))
 
 
 def _paste_masks(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
     """Write all boxes with masked ops over the batch: no Python loop over images.
 
-    In ``'pixel'`` mode, noise is made only for the images that get a box (the boxes are known on the
-    host, so choosing them costs no device sync): with ``probability=0.25`` that is a quarter of the
-    batch's worth of random numbers instead of all of it.
+    In ``'pixel'`` mode only the images that get a box are worked on (the boxes are known on the host, so
+    choosing them costs no device sync), and the noise, drawn on the host box by box as
+    :func:`_paste_slices` draws it, is moved once and gathered into the boxes: the same pixels as there.
     """
     if mode == "pixel":
         rows = np.flatnonzero(params.valid.any(axis=1))
         if rows.size < x.shape[0]:
-            index = torch.from_numpy(rows).to(x.device, non_blocking=True)
+            index = to_device(torch.from_numpy(rows), x.device)
             sub = x.index_select(0, index)
             _paste_masks(sub, ErasingParams(params.boxes[rows], params.valid[rows], params.seed), mode)
             x.index_copy_(0, index, sub)
             return
     n, c, height, width = x.shape
     dev = x.device
-    boxes = torch.from_numpy(params.boxes).to(dev)
-    valid = torch.from_numpy(params.valid).to(dev)
+    boxes = to_device(torch.from_numpy(params.boxes), dev)
+    valid = to_device(torch.from_numpy(params.valid), dev)
     top, left, h, w = boxes.unbind(-1)
     ys = torch.arange(height, device=dev)
     xs = torch.arange(width, device=dev)
@@ -250,10 +280,21 @@ def _paste_masks(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
     if mode == "const":
         x.masked_fill_(masks.any(1)[:, None], 0)
         return
-    gen = _noise_generator(params.seed, dev)
+    gen = _noise_generator(params.seed)
     if mode == "pixel":
-        noise = torch.randn((n, c, height, width), generator=gen, device=dev, dtype=x.dtype)
-        x.copy_(torch.where(masks.any(1)[:, None], noise, x))
+        noise, offsets = _box_noise(params, c, gen)
+        noise = to_device(noise.to(x.dtype), dev)
+        off = to_device(torch.from_numpy(offsets), dev)
+        chan = torch.arange(c, device=dev).view(1, c, 1, 1)
+        for j in range(masks.shape[1]):  # boxes per image, not images: later boxes paint over earlier ones
+            hj, wj = h[:, j].view(n, 1, 1, 1), w[:, j].view(n, 1, 1, 1)
+            rel = (ys.view(1, 1, height, 1) - top[:, j].view(n, 1, 1, 1)) * wj + (
+                xs.view(1, 1, 1, width) - left[:, j].view(n, 1, 1, 1)
+            )
+            idx = off[:, j].view(n, 1, 1, 1) + chan * (hj * wj) + rel  # (N, C, H, W)
+            inside = masks[:, j, None]
+            vals = noise[torch.where(inside, idx, 0)]
+            x.copy_(torch.where(inside, vals, x))
         return
     colors = _box_colors(x, params, gen)
     for j in range(masks.shape[1]):  # later boxes paint over earlier ones, as when drawn in turn
