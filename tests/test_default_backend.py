@@ -136,6 +136,7 @@ def test_separate_stages_all_take_the_tensor_path():
 
 
 def test_backend_switch_is_checked_and_pil_is_the_reference_pipeline():
+    # cuda-mark: not needed ('cuda' is only a refused backend name; no device is touched)
     with pytest.raises(ConfigError, match="backend"):
         create_transform(32, backend="cuda")
     with pytest.raises(ConfigError, match="backend"):
