@@ -21,6 +21,7 @@ from PIL import Image
 
 import pixelpipe.transforms as T
 from conftest import encode, make_image
+from pixelpipe import augment as A
 from pixelpipe.rng import use_rng
 
 
@@ -32,6 +33,9 @@ class Entry:
     tol: float = 1.0  # tensor vs PIL mean abs difference, grey levels
     p0: Callable[[], object] | None = None  # the same transform with probability 0 (must be the identity)
 
+
+# tensor vs PIL for the augmentation ops (see pixelpipe.augment.functional_tensor for the per-op tolerances)
+TOL_AUGMENT = 1.0
 
 CATALOGUE: dict[str, Entry] = {
     "CenterCrop": Entry(lambda: T.CenterCrop(24), tol=0),
@@ -64,6 +68,23 @@ CATALOGUE: dict[str, Entry] = {
     "ToNumpy": Entry(T.ToNumpy, kind="convert"),
     "ToTensor": Entry(T.ToTensor, kind="convert"),
     "TrimBorder": Entry(lambda: T.TrimBorder(3), tol=0),
+    # pixelpipe.augment: the per-image augmentations (Transform subclasses found by the discovery below)
+    "AugmentOp": Entry(
+        lambda: A.AugmentOp("Rotate", prob=0.5, magnitude=9),
+        tol=TOL_AUGMENT,
+        p0=lambda: A.AugmentOp("Rotate", prob=0.0, magnitude=9),
+    ),
+    "RandAugment": Entry(
+        lambda: A.rand_augment_transform("rand-m9-n2-mstd0.5"),
+        tol=TOL_AUGMENT,
+        p0=lambda: A.RandAugment(A.rand_augment_ops(9, prob=0.0), 2),  # its probability is its ops'
+    ),
+    "AutoAugment": Entry(
+        lambda: A.auto_augment_transform("v0"),
+        tol=TOL_AUGMENT,
+        p0=lambda: A.AutoAugment([[A.AugmentOp("Rotate", 0.0), A.AugmentOp("Invert", 0.0)]]),
+    ),
+    "AugMixAugment": Entry(lambda: A.augment_and_mix_transform("augmix-m3-w2"), tol=TOL_AUGMENT),
 }
 
 
