@@ -23,12 +23,14 @@ import pixelpipe.transforms as T
 from conftest import encode, make_image
 from pixelpipe import augment as A
 from pixelpipe.rng import use_rng
+from pixelpipe.transforms.decode_crop import DecodePipeline
 
 
 @dataclass
 class Entry:
     make: Callable[[], object]
-    # image: PIL and uint8 tensor in, same kind out; convert: conversion; float: float tensor in and out
+    # image: PIL and uint8 tensor in, same kind out; convert: conversion; float: float tensor in and out;
+    # decode: encoded bytes in; pipeline: PIL or uint8 tensor in, uint8 tensor out
     kind: str = "image"
     tol: float = 1.0  # tensor vs PIL mean abs difference, grey levels
     p0: Callable[[], object] | None = None  # the same transform with probability 0 (must be the identity)
@@ -43,6 +45,11 @@ CATALOGUE: dict[str, Entry] = {
     "ColorJitter": Entry(lambda: T.ColorJitter(0.4, 0.4, 0.4, 0.1), tol=2.0),  # tensor blends truncate
     "Compose": Entry(lambda: T.Compose([T.CenterCrop(24), T.RandomHorizontalFlip()]), tol=0),
     "DecodeRandomResizedCrop": Entry(lambda: T.DecodeRandomResizedCrop(32), kind="decode"),
+    "DecodePipeline": Entry(
+        lambda: DecodePipeline([T.RandomResizedCropAndInterpolation(32), T.RandomHorizontalFlip()]),
+        kind="pipeline",
+        tol=0,
+    ),
     "GaussianBlur": Entry(lambda: T.GaussianBlur(5), tol=0.5),
     "MaybePILToTensor": Entry(T.MaybePILToTensor, kind="convert"),
     "MaybeToTensor": Entry(T.MaybeToTensor, kind="convert"),
@@ -170,6 +177,24 @@ def test_conversions_agree_on_pil_and_tensor(name):
     assert torch.equal(ten, before)
 
 
+@pytest.mark.parametrize("name", sorted(n for n, e in CATALOGUE.items() if e.kind == "pipeline"))
+def test_pipeline_gives_the_same_tensor_for_pil_and_tensor_input(name):
+    t = CATALOGUE[name].make()
+    pil = _pil()
+    ten = _tensor(pil)
+    before = ten.clone()
+    for seed in range(4):
+        with use_rng(seed):
+            a = t(pil)
+        with use_rng(seed):
+            b = t(ten)
+        assert isinstance(a, torch.Tensor) and a.dtype == torch.uint8 and a.ndim == 3
+        diff = np.abs(_as_array(a) - _as_array(b)).mean()
+        assert diff <= CATALOGUE[name].tol, f"{name} seed {seed}: mean abs diff {diff:.3f}"
+    assert torch.equal(ten, before), f"{name} modified its input tensor"
+    assert np.array_equal(np.asarray(pil), np.asarray(_pil())), f"{name} modified its input image"
+
+
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_pickles_and_replays(name):
     t = CATALOGUE[name].make()
@@ -242,3 +267,400 @@ def test_channels_last_resize_fast_path_equals_torchvision(interp, window, out):
     expected = TF.resize(x, list(out), interpolation=str_to_interp_mode(interp), antialias=True)[0]
     assert torch.equal(got, expected)
     assert got.stride() == (1, out[1] * 3, 3)
+
+
+# --- discovery: what exists, not what is exported ---------------------------------------------------------
+#
+# Every module of the package is imported, then the subclasses (recursively) of the per-image base class
+# (``Transform``), of ``Compose`` and of the batched classes are collected, together with any other class of
+# the package that has an ``apply`` and a sampling method (``make_params`` / ``sample`` / ``sample_params``),
+# so a new batched op with no base class is found too.
+
+# modules not imported by the discovery, with the reason (none may be skipped because it merely failed)
+SKIPPED_MODULES = {
+    "pixelpipe.__main__": "runs the command line (and exits) when imported; it defines no class",
+}
+
+# discovered classes that are deliberately not in a catalogue, with the reason
+EXCLUDED = {
+    "Transform": "the abstract per-image base class (its subclasses are catalogued)",
+    "BatchAugment": "the abstract batched base class (its subclasses are catalogued)",
+    "_RandomFlip": "private base of RandomHorizontalFlip / RandomVerticalFlip, both catalogued",
+    "_ScaleNormalize": "private step of DecodeRandomResizedCrop's fused pipeline, covered through it",
+}
+
+_SAMPLERS = ("make_params", "sample", "sample_params")
+
+
+def _package_modules() -> list[str]:
+    import pkgutil
+
+    import pixelpipe
+
+    return [info.name for info in pkgutil.walk_packages(pixelpipe.__path__, "pixelpipe.")]
+
+
+def _import_package() -> list[str]:
+    import importlib
+
+    names = []
+    for name in _package_modules():
+        if name in SKIPPED_MODULES:
+            continue
+        importlib.import_module(name)  # a module that fails to import fails the discovery
+        names.append(name)
+    return names
+
+
+def _subclasses(cls: type) -> set[type]:
+    out = set()
+    for sub in cls.__subclasses__():
+        out |= {sub} | _subclasses(sub)
+    return out
+
+
+def _discovered() -> dict[str, type]:
+    import sys
+
+    from pixelpipe.batch import Mixup
+    from pixelpipe.device.augment import BatchAugment
+    from pixelpipe.device.color import BatchColorJitter
+    from pixelpipe.device.pipeline import DeviceAugment
+
+    _import_package()
+    found: set[type] = set()
+    for root in (T.Transform, T.Compose, BatchAugment, Mixup, DeviceAugment, BatchColorJitter):
+        found |= {root} | _subclasses(root)
+    for name, mod in list(sys.modules.items()):
+        if name != "pixelpipe" and not name.startswith("pixelpipe."):
+            continue
+        for obj in vars(mod).values():
+            structural = callable(getattr(obj, "apply", None)) and any(hasattr(obj, m) for m in _SAMPLERS)
+            if inspect.isclass(obj) and obj.__module__.startswith("pixelpipe.") and structural:
+                found.add(obj)
+    found = {c for c in found if c.__module__.startswith("pixelpipe.")}  # not test-defined subclasses
+    by_name: dict[str, type] = {}
+    for cls in found:
+        other = by_name.setdefault(cls.__name__, cls)
+        assert other is cls, f"two transforms named {cls.__name__}: {other.__module__}, {cls.__module__}"
+    return by_name
+
+
+def test_discovery_imports_every_module():
+    names = _import_package()
+    assert "pixelpipe.augment.rand_augment" in names and "pixelpipe.batch.mixup" in names
+    assert set(SKIPPED_MODULES) <= set(_package_modules()), "a skipped module no longer exists"
+
+
+def test_discovery_finds_a_new_transform():
+    """A transform added to the package (a Transform subclass, or a batched class with no base) is found."""
+    import gc
+
+    class NewOp(T.Transform):
+        def apply(self, img, params):
+            return img
+
+    class NewBatchOp:
+        def sample(self, batch_size, generator=None):
+            return None
+
+        def apply(self, images, params):
+            return images
+
+    for cls in (NewOp, NewBatchOp):
+        cls.__module__ = "pixelpipe.augment.new_op"
+    import sys
+    import types
+
+    mod = types.ModuleType("pixelpipe.augment.new_op")
+    mod.NewBatchOp = NewBatchOp
+    sys.modules[mod.__name__] = mod
+    try:
+        found = _discovered()
+        assert found.get("NewOp") is NewOp and found.get("NewBatchOp") is NewBatchOp
+    finally:
+        del sys.modules[mod.__name__]
+        del mod, found, NewOp, NewBatchOp, cls
+        gc.collect()
+    assert "NewOp" not in _discovered()
+
+
+def test_catalogue_lists_every_discovered_transform():
+    found = _discovered()
+    catalogued = set(CATALOGUE) | set(BATCH_CATALOGUE)
+    missing = sorted(set(found) - catalogued - set(EXCLUDED))
+    assert not missing, (
+        f"add these transforms to the contract catalogue (CATALOGUE or BATCH_CATALOGUE), or to EXCLUDED "
+        f"with a reason: {[f'{found[n].__module__}.{n}' for n in missing]}"
+    )
+    stale = sorted((catalogued | set(EXCLUDED)) - set(found))
+    assert not stale, f"catalogued or excluded but not found by the discovery: {stale}"
+    for name in EXCLUDED:
+        cls = found[name]
+        assert name.startswith("_") or inspect.isabstract(cls), f"{name}: only private or abstract classes"
+
+
+# --- generic helpers ---------------------------------------------------------------------------------------
+
+
+def _assert_same(a, b, where: str = "") -> None:
+    """``a`` and ``b`` are equal, recursively: tensors (dtype and values), arrays, images, dataclasses,
+    named tuples, sequences, mappings, scalars."""
+    import dataclasses
+
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype, f"{where}: {a.dtype} vs {b!r:.60}"
+        assert torch.equal(a.cpu(), b.cpu()), f"{where}: tensors differ"
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, Image.Image):
+        assert isinstance(b, Image.Image) and a.mode == b.mode, where
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=where)
+    elif dataclasses.is_dataclass(a) and not isinstance(a, type):
+        assert type(a) is type(b), where
+        for f in dataclasses.fields(a):
+            _assert_same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), where
+        for k in a:
+            _assert_same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (tuple, list)):
+        assert type(a) is type(b) and len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def _clone(x):
+    """A deep copy of an input (tensors cloned, arrays copied), to check that it is not modified."""
+    import copy
+
+    if isinstance(x, torch.Tensor):
+        return x.clone()
+    if isinstance(x, Image.Image):
+        return x.copy()
+    return copy.deepcopy(x)
+
+
+# --- per-image: the same sampled parameters give the same output ----------------------------------------
+
+# the transforms with a sampling step (Compose and DecodePipeline are sequences of them)
+PARAM_ENTRIES = sorted(
+    n for n, e in CATALOGUE.items() if e.kind != "convert" and isinstance(e.make(), T.Transform)
+)
+
+
+def _inputs(kind: str) -> list:
+    if kind == "float":
+        return [torch.rand(3, 40, 48, generator=torch.Generator().manual_seed(0))]
+    if kind == "decode":
+        return [encode(_pil())]
+    return [_pil(), _tensor(_pil())]
+
+
+@pytest.mark.parametrize("name", PARAM_ENTRIES)
+def test_params_replay(name):
+    """``apply(img, make_params(img, rng))`` is the call with that generator, and applying the same
+    parameters twice (and from a pickled copy) gives the same output without touching the input."""
+    entry = CATALOGUE[name]
+    t = entry.make()
+    clone = pickle.loads(pickle.dumps(t))
+    for img in _inputs(entry.kind):
+        before = _clone(img)
+        for seed in range(3):
+            params = t.make_params(img, np.random.default_rng(seed))
+            _assert_same(params, t.make_params(img, np.random.default_rng(seed)), f"{name} params")
+            out = t.apply(img, params)
+            _assert_same(out, t.apply(img, params), f"{name} apply twice")
+            _assert_same(out, clone.apply(img, params), f"{name} pickled copy")
+            _assert_same(out, t(img, rng=np.random.default_rng(seed)), f"{name} call vs apply")
+        _assert_same(img, before, f"{name} modified its input")
+
+
+# --- batched transforms ------------------------------------------------------------------------------------
+#
+# Each has its own sampling API (read from the code, not changed here); an adapter per family says how to
+# draw parameters for a seed, apply them, and call the transform with that seed.
+
+B, H, W = 4, 20, 24
+
+
+def _uint8_batch(seed: int = 0, h: int = H, w: int = W) -> torch.Tensor:
+    return torch.randint(
+        0, 256, (B, 3, h, w), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8
+    )
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@dataclass
+class BatchEntry:
+    make: Callable[[], object]
+    inputs: Callable[[], object]  # a fresh input (batch, or (batch, targets), or collate samples)
+    sample: Callable[[object, object, int], object]  # (transform, inputs, seed) -> params
+    apply: Callable[[object, object, object], object] | None  # (transform, inputs, params) -> output
+    call: Callable[[object, object, int], object]  # (transform, inputs, seed) -> output
+    p0: Callable[[], object] | None = None  # the same transform with probability 0 (must be the identity)
+    identity: Callable[[object, object], None] | None = None  # asserts output == input for p0
+
+
+# family adapters: BatchAugment subclasses and BatchColorJitter draw from a torch.Generator
+_TORCH_FAMILY = dict(
+    inputs=_uint8_batch,
+    sample=lambda t, x, s: t.sample(x.shape[0], _gen(s)),
+    apply=lambda t, x, p: t.apply(x, p),
+    call=lambda t, x, s: t(x, _gen(s)),
+    identity=lambda x, out: _assert_same(out, x, "p=0"),
+)
+
+
+def _mixup_inputs():
+    x = torch.rand(B, 3, H, W, generator=_gen(1))
+    return x, torch.tensor([0, 1, 2, 3])
+
+
+_MIXUP_FAMILY = dict(
+    inputs=_mixup_inputs,
+    sample=lambda t, xy, s: t.sample_params(len(xy[0]), xy[0].shape, rng=np.random.default_rng(s)),
+    apply=lambda t, xy, p: (t.apply(xy[0], p), t.mix_targets(xy[1], p)),
+    call=lambda t, xy, s: t(*xy, rng=np.random.default_rng(s)),
+    identity=lambda xy, out: _assert_same(out[0], xy[0], "p=0 images"),
+)
+
+
+def _collate_inputs():
+    rng = np.random.default_rng(2)
+    return [(rng.integers(0, 256, (3, H, W), dtype=np.uint8), i) for i in range(B)]
+
+
+_COLLATE_FAMILY = dict(
+    inputs=_collate_inputs,
+    sample=lambda t, batch, s: t.sample_params(
+        len(batch), (len(batch), 3, H, W), "cpu", np.random.default_rng(s)
+    ),
+    apply=None,  # the collate has no params entry point: replayed through the seed only
+    call=lambda t, batch, s: t(batch, rng=np.random.default_rng(s)),
+    identity=lambda batch, out: _assert_same(
+        out[0], torch.from_numpy(np.stack([b[0] for b in batch])), "p=0"
+    ),
+)
+
+
+def _device_inputs():
+    return _uint8_batch(3, 28, 32)
+
+
+def _sizes(x: torch.Tensor) -> torch.Tensor:
+    return torch.tensor([x.shape[-2:]] * x.shape[0], dtype=torch.int64)
+
+
+_DEVICE_FAMILY = dict(
+    inputs=_device_inputs,
+    sample=lambda t, x, s: t.sample(_sizes(x), _gen(s), x.shape[1]),
+    apply=lambda t, x, p: t.apply(x, p)[0],
+    call=lambda t, x, s: t(x, generator=_gen(s)),
+)
+
+
+def _batch_catalogue() -> dict[str, BatchEntry]:
+    from pixelpipe.batch import FastCollateMixup, Mixup
+    from pixelpipe.device.augment import BatchAugMix, BatchAutoAugment, BatchRandAugment
+    from pixelpipe.device.color import BatchColorJitter
+    from pixelpipe.device.pipeline import DeviceAugment
+
+    mix = dict(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=5)
+    return {
+        "BatchRandAugment": BatchEntry(
+            lambda: BatchRandAugment.from_config("rand-m9-n2-mstd0.5"),
+            p0=lambda: BatchRandAugment(A.rand_augment_ops(9, prob=0.0), 2),
+            **_TORCH_FAMILY,
+        ),
+        "BatchAutoAugment": BatchEntry(
+            lambda: BatchAutoAugment.from_config("v0"),
+            p0=lambda: BatchAutoAugment([[A.AugmentOp("Rotate", 0.0), A.AugmentOp("Invert", 0.0)]]),
+            **_TORCH_FAMILY,
+        ),
+        "BatchAugMix": BatchEntry(lambda: BatchAugMix.from_config("augmix-m3-w2"), **_TORCH_FAMILY),
+        "BatchColorJitter": BatchEntry(
+            lambda: BatchColorJitter(0.4, 0.4, 0.4, 0.1, p=0.5),
+            p0=lambda: BatchColorJitter(0.4, 0.4, 0.4, 0.1, p=0.0),
+            **_TORCH_FAMILY,
+        ),
+        "Mixup": BatchEntry(lambda: Mixup(**mix), p0=lambda: Mixup(**mix, prob=0.0), **_MIXUP_FAMILY),
+        "FastCollateMixup": BatchEntry(
+            lambda: FastCollateMixup(**mix), p0=lambda: FastCollateMixup(**mix, prob=0.0), **_COLLATE_FAMILY
+        ),
+        "DeviceAugment": BatchEntry(
+            lambda: DeviceAugment(16, auto_augment="rand-m9-n2", force_color_jitter=True, re_prob=0.5),
+            **_DEVICE_FAMILY,
+        ),
+    }
+
+
+BATCH_CATALOGUE = _batch_catalogue()
+
+# batched transforms without a p=0 check, and why
+NO_P0 = {
+    "BatchAugMix": "no probability: every sample is mixed (as AugMixAugment)",
+    "DeviceAugment": "a pipeline whose crop always applies; the probabilities of its steps are checked "
+    "through BatchRandAugment, BatchColorJitter, RandomErasing and Mixup",
+}
+
+
+def test_every_batched_entry_has_p0_or_a_reason():
+    assert sorted(n for n, e in BATCH_CATALOGUE.items() if e.p0 is None) == sorted(NO_P0)
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_CATALOGUE))
+def test_batched_pickles(name):
+    entry = BATCH_CATALOGUE[name]
+    t = entry.make()
+    clone = pickle.loads(pickle.dumps(t))
+    assert repr(clone) == repr(t)
+    x = entry.inputs()
+    _assert_same(entry.call(clone, x, 7), entry.call(t, x, 7), f"{name} pickled copy")
+    _assert_same(entry.sample(clone, x, 7), entry.sample(t, x, 7), f"{name} pickled copy's params")
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_CATALOGUE))
+def test_batched_replay(name):
+    """The same seed gives the same parameters and output; applying sampled parameters gives the call's
+    output, twice over."""
+    entry = BATCH_CATALOGUE[name]
+    t = entry.make()
+    x = entry.inputs()
+    for seed in range(2):
+        params = entry.sample(t, x, seed)
+        _assert_same(params, entry.sample(t, x, seed), f"{name} params")
+        out = entry.call(t, x, seed)
+        _assert_same(out, entry.call(t, x, seed), f"{name} call")
+        if entry.apply is not None:
+            _assert_same(entry.apply(t, x, params), out, f"{name} apply vs call")
+            _assert_same(entry.apply(t, x, params), out, f"{name} apply twice")
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_CATALOGUE))
+def test_batched_inputs_not_modified(name):
+    entry = BATCH_CATALOGUE[name]
+    t = entry.make()
+    x = entry.inputs()
+    before = _clone(x)
+    for seed in range(3):
+        entry.call(t, x, seed)
+        if entry.apply is not None:
+            entry.apply(t, x, entry.sample(t, x, seed))
+        _assert_same(x, before, f"{name} modified its input")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in BATCH_CATALOGUE.items() if e.p0 is not None))
+def test_batched_probability_zero_is_identity(name):
+    entry = BATCH_CATALOGUE[name]
+    t = entry.p0()
+    x = entry.inputs()
+    for seed in range(3):
+        entry.identity(x, entry.call(t, x, seed))
+        if entry.apply is not None:
+            entry.identity(x, entry.apply(t, x, entry.sample(t, x, seed)))
