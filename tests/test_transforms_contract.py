@@ -1,10 +1,23 @@
-"""One contract, every public transform: a catalogue lists each with default arguments (plus the required
-ones), and generic tests run them all.
+"""One contract, every transform: a catalogue lists each with default arguments (plus the required ones),
+and generic tests run them all.
 
-Checks: PIL and ``uint8`` tensor inputs both work and keep their kind and dtype; the tensor path matches the
-PIL path given the same parameters (mean absolute difference <= ``TOL`` grey levels, see each entry; 0 means
-pixel-equal); inputs are never modified; transforms pickle; ``p=0`` is the identity; the same generator seed
-gives the same output. A public transform missing from the catalogue fails the build.
+Discovery: every module of the package is imported (``pkgutil.walk_packages``; ``SKIPPED_MODULES`` says why
+one is not) and the subclasses, recursively, of the per-image base ``Transform``, of ``Compose`` and of the
+batched classes (``BatchAugment``, ``BatchColorJitter``, ``Mixup``, ``DeviceAugment``) are collected, with
+any other class of the package that has an ``apply`` and a sampler (``make_params`` / ``sample`` /
+``sample_params``). A discovered class in none of ``CATALOGUE`` (per-image), ``BATCH_CATALOGUE`` (batched)
+and ``EXCLUDED`` (private or abstract classes, each with a reason) fails the build.
+
+Per-image checks: PIL and ``uint8`` tensor inputs both work and keep their kind and dtype; the tensor path
+matches the PIL path given the same parameters (mean absolute difference <= ``TOL`` grey levels, see each
+entry; 0 means pixel-equal); inputs are never modified; transforms pickle; ``p=0`` is the identity; the same
+generator seed gives the same output; ``apply(img, make_params(img, rng))`` is the call with ``rng``, and the
+same parameters give the same output (also from a pickled copy).
+
+Batched checks, through each class's own sampling and applying API: the pickled copy gives the same
+parameters and output for the same seed; the same seed gives the same parameters; applying sampled
+parameters gives the call's output; inputs are never modified (``inplace=True`` writes into them, as
+asked); ``p=0`` is the identity (``NO_P0`` says why a class has no such check).
 """
 
 from __future__ import annotations
@@ -664,3 +677,25 @@ def test_batched_probability_zero_is_identity(name):
         entry.identity(x, entry.call(t, x, seed))
         if entry.apply is not None:
             entry.identity(x, entry.apply(t, x, entry.sample(t, x, seed)))
+
+
+def test_explicit_inplace_writes_into_the_input():
+    """``inplace=True`` is the one case where the input changes: the output is the input, holding what the
+    default (copying) transform returns for the same parameters."""
+    from pixelpipe.batch import Mixup
+
+    mix = dict(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=5)
+    x, _ = _mixup_inputs()
+    params = Mixup(**mix).sample_params(B, x.shape, rng=np.random.default_rng(0))
+    expected = Mixup(**mix).apply(x, params)
+    out = Mixup(**mix, inplace=True).apply(x, params)
+    assert out.data_ptr() == x.data_ptr()
+    _assert_same(out, expected, "Mixup inplace")
+
+    img = torch.rand(3, 40, 48)
+    erase = dict(probability=1.0, mode="pixel", device="cpu")
+    params = T.RandomErasing(**erase).make_params(img, np.random.default_rng(0))
+    expected = T.RandomErasing(**erase).apply(img, params)
+    out = T.RandomErasing(**erase, inplace=True).apply(img, params)
+    assert out is img
+    _assert_same(out, expected, "RandomErasing inplace")
