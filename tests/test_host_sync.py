@@ -22,6 +22,10 @@ FILES = sorted(
         *(SRC / "device").glob("*.py"),
         SRC / "loader" / "prefetch.py",
         SRC / "batch" / "mixup.py",
+        SRC / "batch" / "mixing.py",
+        SRC / "batch" / "_cpu_pairs.py",
+        SRC / "batch" / "_collate_mix.py",
+        SRC / "batch" / "targets.py",
         SRC / "transforms" / "erasing.py",
         SRC / "_transfer.py",
     ]

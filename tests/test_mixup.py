@@ -257,7 +257,7 @@ def test_cuda_matches_cpu(mode: str) -> None:
 @pytest.mark.parametrize("inplace", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
 def test_cpu_blocking_gives_the_same_result(monkeypatch, mode: str, inplace: bool, dtype) -> None:
-    import pixelpipe.batch.mixup as mixup_module
+    import pixelpipe.batch.mixing as mixup_module
 
     g = torch.Generator().manual_seed(10)
     x = (torch.rand(B, C, H, W, generator=g) * 255).to(dtype)
@@ -279,7 +279,7 @@ def test_cpu_blocking_gives_the_same_result(monkeypatch, mode: str, inplace: boo
 @pytest.mark.parametrize("dtype", [torch.float32, torch.uint8])
 def test_accelerator_code_path_on_cpu_tensors(monkeypatch, mode: str, dtype) -> None:
     """The sync-free path used on GPUs (no host reads, whole batch at once) gives the same result."""
-    import pixelpipe.batch.mixup as mixup_module
+    import pixelpipe.batch.mixing as mixup_module
 
     g = torch.Generator().manual_seed(11)
     x = (torch.rand(B, C, H, W, generator=g) * 255).to(dtype)
@@ -297,7 +297,7 @@ def test_accelerator_code_path_on_cpu_tensors(monkeypatch, mode: str, dtype) -> 
 @pytest.mark.parametrize("shape", [(C, H, W), (C, 37, 53), (2, C, 9, 11)])
 def test_cpu_row_path_is_bit_identical_to_batched_kernel(monkeypatch, mode: str, dtype, shape) -> None:
     """Large float samples are mixed pair by pair on CPU; the result equals the batched kernel's exactly."""
-    import pixelpipe.batch.mixup as mixup_module
+    import pixelpipe.batch.mixing as mixup_module
 
     g = torch.Generator().manual_seed(12)
     x = torch.randn(B, *shape, generator=g).to(dtype)
@@ -360,7 +360,7 @@ def test_channels_last_input_gives_channels_last_output(mode, flavour, inplace, 
 
 @pytest.mark.parametrize("mode", MIXUP_MODES)
 def test_channels_last_on_accelerator_code_path(monkeypatch, mode: str) -> None:
-    import pixelpipe.batch.mixup as mixup_module
+    import pixelpipe.batch.mixing as mixup_module
 
     x, t = batch(15)
     m = Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, mode=mode, num_classes=NUM_CLASSES)

@@ -91,7 +91,7 @@ def test_errors() -> None:
 @pytest.mark.parametrize("chunk", [1, 97, 1 << 20])
 def test_chunked_blending_matches_tensor_mixup(monkeypatch, mode: str, chunk: int) -> None:
     """Samples are blended a chunk at a time, straight into the output: any chunk size, same bytes."""
-    import pixelpipe.batch.mixup as mixup_module
+    import pixelpipe.batch._collate_mix as mixup_module
 
     monkeypatch.setattr(mixup_module, "_COLLATE_CHUNK", chunk)
     batch = samples(8, seed=6)

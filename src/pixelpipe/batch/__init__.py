@@ -9,7 +9,9 @@ from .bbox import (
     rand_bbox_minmax,
     rand_bbox_minmax_batch,
 )
-from .mixup import MIXUP_MODES, FastCollateMixup, Mixup, MixupParams, mix_images, mixup_target, one_hot
+from .mixing import MixupParams, mix_images
+from .mixup import MIXUP_MODES, FastCollateMixup, Mixup
+from .targets import mixup_target, one_hot
 
 __all__ = [
     "MIXUP_MODES",
