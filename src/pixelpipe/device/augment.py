@@ -55,6 +55,7 @@ from ..augment.registry import OPS
 from ..errors import ConfigError
 from . import ops as D
 from ._sample import OpDraws, OpTable, dirichlet, log_gamma, resolve_generator, sample_ops
+from .ops_geometric import _CODE_NAMES, _affine_kernel
 
 __all__ = [
     "BatchAugMix",
@@ -198,9 +199,9 @@ class _Applier:
         fill = self.fill(device, c)
         for k, part in _groups(key, 12):  # (interpolation, axis) pairs, not samples
             idx_d = to_device(geo_idx[part], device)
-            mode = D._CODE_NAMES[k // 3]
+            mode = _CODE_NAMES[k // 3]
             sub = to_device(matrix[part], device)
-            out = D._affine_kernel(x.index_select(0, idx_d), sub, fill, mode, (None, "x", "y")[k % 3])
+            out = _affine_kernel(x.index_select(0, idx_d), sub, fill, mode, (None, "x", "y")[k % 3])
             x.index_copy_(0, idx_d, out)
 
     def per_sample(self, draws: OpDraws, i: int, j: int | tuple[int, ...]) -> tuple[int, AugmentOpParams]:
