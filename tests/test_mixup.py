@@ -10,13 +10,9 @@ from pixelpipe.batch import (
     MIXUP_MODES,
     Mixup,
     MixupParams,
-    box_mask,
-    cutmix_bbox_and_lam_batch,
     mix_images,
     mixup_target,
     one_hot,
-    rand_bbox_batch,
-    rand_bbox_minmax_batch,
 )
 from pixelpipe.errors import ConfigError
 
@@ -225,19 +221,6 @@ def test_multi_label_targets() -> None:
     torch.testing.assert_close(y[0], 0.75 * (t[0] * 0.9 + 0.05) + 0.25 * (t[1] * 0.9 + 0.05))
     with pytest.raises(ConfigError, match="multi_label"):
         mixup_target(torch.tensor([0, 1]), 3, multi_label=True)
-
-
-def test_batch_box_helpers_agree_with_masks() -> None:
-    lam = torch.tensor([1.0, 0.5, 0.1, 0.9])
-    boxes = rand_bbox_batch((H, W), lam, rng=np.random.default_rng(0))
-    assert boxes.dtype == torch.int64 and boxes.shape == (4, 4)
-    assert bool((boxes[0, 1] == boxes[0, 0]) | (boxes[0, 3] == boxes[0, 2]))  # lam 1 -> empty box
-    boxes2, lam2 = cutmix_bbox_and_lam_batch((H, W), lam, rng=np.random.default_rng(0))
-    assert torch.equal(boxes, boxes2)
-    torch.testing.assert_close(box_mask(boxes2, H, W).sum((1, 2)).float(), (1 - lam2) * H * W)
-    mm = rand_bbox_minmax_batch((H, W), (0.25, 0.75), 100, rng=np.random.default_rng(0))
-    hs = mm[:, 1] - mm[:, 0]
-    assert bool(((hs >= 3) & (hs < 9) & (mm[:, 1] <= H)).all())
 
 
 @pytest.mark.cuda

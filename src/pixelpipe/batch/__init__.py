@@ -1,13 +1,9 @@
 """Device-side batch operations: Mixup / CutMix on tensors and at collate time, CutMix boxes."""
 
 from .bbox import (
-    box_mask,
     cutmix_bbox_and_lam,
-    cutmix_bbox_and_lam_batch,
     rand_bbox,
-    rand_bbox_batch,
     rand_bbox_minmax,
-    rand_bbox_minmax_batch,
 )
 from .mixing import MixupParams, mix_images
 from .mixup import MIXUP_MODES, FastCollateMixup, Mixup
@@ -18,14 +14,10 @@ __all__ = [
     "FastCollateMixup",
     "Mixup",
     "MixupParams",
-    "box_mask",
     "cutmix_bbox_and_lam",
-    "cutmix_bbox_and_lam_batch",
     "mix_images",
     "mixup_target",
     "one_hot",
     "rand_bbox",
-    "rand_bbox_batch",
     "rand_bbox_minmax",
-    "rand_bbox_minmax_batch",
 ]

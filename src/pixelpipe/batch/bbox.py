@@ -1,14 +1,11 @@
-"""CutMix boxes: sampling, lambda correction and masks.
+"""CutMix boxes: sampling and lambda correction.
 
 CutMix (Yun et al., 2019, "CutMix: Regularization Strategy to Train Strong Classifiers with Localizable
 Features", arXiv:1905.04899) pastes a rectangle of one image into another and mixes the labels by the area
 that was kept. This module follows the box helpers of the reference (``timm.data.mixup``, REFERENCE §8.1):
 
 * :func:`rand_bbox`, :func:`rand_bbox_minmax` and :func:`cutmix_bbox_and_lam` keep the reference's
-  signatures and return NumPy integers (or arrays when ``count`` is given, or ``lam`` is an array);
-* :func:`rand_bbox_batch`, :func:`rand_bbox_minmax_batch` and :func:`cutmix_bbox_and_lam_batch` take and
-  return ``(B,)`` tensors, boxes as one ``(B, 4)`` ``int64`` tensor of ``(y0, y1, x0, x1)``;
-* :func:`box_mask` turns ``(B, 4)`` boxes into a ``(B, H, W)`` boolean mask on the boxes' device.
+  signatures and return NumPy integers (or arrays when ``count`` is given, or ``lam`` is an array).
 
 Boxes are half-open: rows ``y0 <= y < y1`` and columns ``x0 <= x < x1``. Random draws come from one NumPy
 generator (``rng``, default :func:`pixelpipe.rng.get_rng`); a box is a handful of integers, so it is drawn on
@@ -27,19 +24,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError
 from ..rng import get_rng
 
 __all__ = [
-    "box_mask",
     "cutmix_bbox_and_lam",
-    "cutmix_bbox_and_lam_batch",
     "rand_bbox",
-    "rand_bbox_batch",
     "rand_bbox_minmax",
-    "rand_bbox_minmax_batch",
 ]
 
 ArrayLike = float | np.ndarray
@@ -186,95 +178,3 @@ def cutmix_bbox_and_lam(
     if correct_lam or ratio_minmax is not None:
         lam = 1.0 - (y1 - y0) * (x1 - x0) / float(h * w)
     return (y0, y1, x0, x1), lam
-
-
-def _host_lam(lam: torch.Tensor | np.ndarray | Sequence[float]) -> tuple[np.ndarray, torch.device]:
-    if isinstance(lam, torch.Tensor):
-        return lam.detach().reshape(-1).double().cpu().numpy(), lam.device
-    return np.asarray(lam, dtype=np.float64).reshape(-1), torch.device("cpu")
-
-
-def _boxes_tensor(parts: Sequence[np.ndarray], n: int, device: torch.device) -> torch.Tensor:
-    arr = np.stack([np.broadcast_to(np.asarray(p, dtype=np.int64), (n,)) for p in parts], axis=1)
-    return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
-
-
-def rand_bbox_batch(
-    img_shape: Sequence[int],
-    lam: torch.Tensor,
-    margin: float = 0.0,
-    *,
-    rng: np.random.Generator | None = None,
-) -> torch.Tensor:
-    """:func:`rand_bbox` for a ``(B,)`` tensor of lambdas: one box per sample, as a ``(B, 4)`` tensor.
-
-    Boxes are drawn on the host (a ``lam`` on an accelerator is copied to the host) and returned on
-    ``lam``'s device as ``int64`` rows ``(y0, y1, x0, x1)``.
-
-    Example:
-        >>> boxes = rand_bbox_batch((16, 16), torch.tensor([1.0, 0.75]), rng=np.random.default_rng(0))
-        >>> boxes.shape, int(boxes[0, 1] - boxes[0, 0])
-        (torch.Size([2, 4]), 0)
-    """
-    lam_np, device = _host_lam(lam)
-    return _boxes_tensor(rand_bbox(img_shape, lam_np, margin, rng=rng), len(lam_np), device)
-
-
-def rand_bbox_minmax_batch(
-    img_shape: Sequence[int],
-    minmax: Sequence[float],
-    batch_size: int,
-    device: torch.device | str | None = None,
-    *,
-    rng: np.random.Generator | None = None,
-) -> torch.Tensor:
-    """:func:`rand_bbox_minmax` for ``batch_size`` samples, as a ``(B, 4)`` ``int64`` tensor on ``device``.
-
-    Example:
-        >>> rand_bbox_minmax_batch((16, 16), (0.2, 0.8), 3, rng=np.random.default_rng(0)).shape
-        torch.Size([3, 4])
-    """
-    parts = rand_bbox_minmax(img_shape, minmax, count=int(batch_size), rng=rng)
-    return _boxes_tensor(parts, int(batch_size), torch.device(device or "cpu"))
-
-
-def cutmix_bbox_and_lam_batch(
-    img_shape: Sequence[int],
-    lam: torch.Tensor,
-    ratio_minmax: Sequence[float] | None = None,
-    correct_lam: bool = True,
-    *,
-    rng: np.random.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`cutmix_bbox_and_lam` per sample: ``(B, 4)`` boxes and ``(B,)`` lambdas (``float32``).
-
-    Example:
-        >>> lam = torch.full((4,), 0.5)
-        >>> boxes, lam = cutmix_bbox_and_lam_batch((8, 8), lam, rng=np.random.default_rng(0))
-        >>> area = (boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2])
-        >>> torch.allclose(lam, 1 - area / 64.0)
-        True
-    """
-    lam_np, device = _host_lam(lam)
-    parts, lam_out = cutmix_bbox_and_lam(img_shape, lam_np, ratio_minmax, correct_lam, rng=rng)
-    boxes = _boxes_tensor(parts, len(lam_np), device)
-    lam_t = torch.from_numpy(np.asarray(lam_out, dtype=np.float32).reshape(-1)).to(device)
-    return boxes, lam_t
-
-
-def box_mask(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """A ``(B, H, W)`` boolean mask, true inside each sample's half-open box ``(y0, y1, x0, x1)``.
-
-    Example:
-        >>> box_mask(torch.tensor([[1, 3, 0, 2]]), 4, 3).int()[0]
-        tensor([[0, 0, 0],
-                [1, 1, 0],
-                [1, 1, 0],
-                [0, 0, 0]], dtype=torch.int32)
-    """
-    dev = boxes.device
-    rows = torch.arange(height, device=dev)
-    cols = torch.arange(width, device=dev)
-    in_y = (rows >= boxes[:, 0:1]) & (rows < boxes[:, 1:2])
-    in_x = (cols >= boxes[:, 2:3]) & (cols < boxes[:, 3:4])
-    return in_y[:, :, None] & in_x[:, None, :]
