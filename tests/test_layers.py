@@ -144,17 +144,15 @@ def test_graph_sees_function_level_imports():
     assert found == ["pixelpipe.datasets"]
 
 
-# Cycles known when this test was written (issue 17), each to be broken; the list only shrinks.
-KNOWN_CYCLES: list[list[str]] = [
-    ["device", "loader"],  # DevicePrefetchLoader subclasses PrefetchLoader; create_loader imports device
-]
-
-
 def test_subpackage_import_graph_is_acyclic():
     graph = import_graph()
     found = cycles(graph)
-    new = [c for c in found if c not in KNOWN_CYCLES]
-    described = "\n".join(_describe(c, graph) for c in new)
-    assert not new, f"import cycles between pixelpipe subpackages:\n{described}"
-    gone = [c for c in KNOWN_CYCLES if c not in found]
-    assert not gone, f"cycles broken: remove them from KNOWN_CYCLES: {gone}"
+    described = "\n".join(_describe(c, graph) for c in found)
+    assert not found, f"import cycles between pixelpipe subpackages:\n{described}"
+
+
+def test_bottom_protocols_and_device_import_nothing_above_them():
+    graph = import_graph()
+    assert set(graph["base"]) <= {"rng"}  # the Transform and Reader protocols
+    assert "loader" not in graph["device"]  # the device's loader wiring lives in loader.device_loader
+    assert "datasets" not in graph["streaming"]  # the shard writer is pixelpipe.shard_writer
