@@ -31,7 +31,7 @@ from torch import nn
 
 from pixelpipe import create_dataset, create_loader
 from pixelpipe.rng import manual_seed
-from pixelpipe.streaming.writer import write_shards
+from pixelpipe.shard_writer import write_shards
 from pixelpipe.synthetic import write_shapes_folder
 
 

@@ -59,7 +59,7 @@ def test_module_entry_point():
 
 
 def test_demo_on_webdataset_shards(tmp_path, capsys):
-    from pixelpipe.streaming.writer import write_shards
+    from pixelpipe.shard_writer import write_shards
 
     classes = ("circle", "star")
     write_shapes_folder(tmp_path / "src" / "train", per_class=4, size=40, classes=classes)

@@ -169,7 +169,7 @@ def test_tfds_not_supported(tmp_path):
 
 @pytest.mark.parametrize("prefix", ["wds", "WDS"])
 def test_streaming_prefix_routes_to_iterable_dataset(tmp_path, prefix):
-    from pixelpipe.streaming.writer import write_shards
+    from pixelpipe.shard_writer import write_shards
 
     write_folder(tmp_path / "data")
     write_shards(tmp_path / "data", tmp_path / "shards", max_count=2, split="train", progress=False)

@@ -22,11 +22,11 @@ import pixelpipe.io.decode as decode_mod
 from _bad_inputs import bomb_jpeg, bomb_png, exif_image
 from conftest import encode, make_image
 from pixelpipe.datasets import ImageDataset
-from pixelpipe.device import DevicePrefetchLoader, decode_batch, encoded_collate, exif_orient
-from pixelpipe.device.loader import DecodeOnly, ReadBytes
+from pixelpipe.device import decode_batch, encoded_collate, exif_orient
 from pixelpipe.errors import ImageDecodeError, ImageTooLargeError
 from pixelpipe.io import USE_DEFAULT, EncodedImage, decode_tensor, read_header
 from pixelpipe.loader import create_loader
+from pixelpipe.loader.device_loader import DecodeOnly, DevicePrefetchLoader, ReadBytes
 from pixelpipe.transforms import functional as F
 
 CUDA = pytest.mark.cuda  # skipped without a GPU (conftest)

@@ -22,7 +22,6 @@ from pixelpipe.datasets import ImageDataset
 from pixelpipe.device import (
     BatchColorJitter,
     DeviceAugment,
-    DevicePrefetchLoader,
     EncodedBatch,
     PaddedBatch,
     batch_gaussian_blur,
@@ -32,10 +31,10 @@ from pixelpipe.device import (
     pad_collate,
 )
 from pixelpipe.device.decode import jpeg_components
-from pixelpipe.device.loader import DecodeOnly, ReadBytes
 from pixelpipe.errors import ConfigError, ImageDecodeError
 from pixelpipe.io import EncodedImage, decode_tensor
 from pixelpipe.loader import create_loader
+from pixelpipe.loader.device_loader import DecodeOnly, DevicePrefetchLoader, ReadBytes
 from pixelpipe.transforms import functional as F
 from pixelpipe.transforms.color import ColorJitter, JitterParams
 

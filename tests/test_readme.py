@@ -60,7 +60,7 @@ def _write_pets(root: Path) -> None:
 
 def _write_shards(tmp_path: Path) -> None:
     """``shards/`` as ``pixelpipe shard data/ shards/ --split train`` writes it, from a small folder."""
-    from pixelpipe.streaming.writer import write_shards
+    from pixelpipe.shard_writer import write_shards
     from pixelpipe.synthetic import write_shapes_folder
 
     write_shapes_folder(tmp_path / "data" / "train", per_class=4, size=40, classes=("circle", "star"))

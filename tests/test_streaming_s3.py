@@ -16,9 +16,9 @@ from torch.utils.data import DataLoader
 
 from pixelpipe.datasets import create_dataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError, SampleError
+from pixelpipe.shard_writer import write_shards
 from pixelpipe.streaming.cache import ShardCache, parse_size
 from pixelpipe.streaming.gopen import StreamError, open_stream
-from pixelpipe.streaming.writer import write_shards
 from pixelpipe.synthetic import write_shapes_folder
 from test_streaming_helpers import FaultyHTTP, write_wds
 

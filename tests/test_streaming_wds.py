@@ -14,7 +14,7 @@ from pixelpipe.cli import main as cli_main
 from pixelpipe.datasets import ImageDataset, IterableImageDataset, create_dataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError, SampleError
 from pixelpipe.rng import get_rng
-from pixelpipe.streaming.writer import write_shards
+from pixelpipe.shard_writer import write_shards
 from pixelpipe.synthetic import write_shapes_folder
 from test_streaming_helpers import png, run_script, write_wds
 

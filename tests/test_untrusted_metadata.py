@@ -40,10 +40,10 @@ from _fuzz import fuzz_settings
 from pixelpipe.cli import main as cli_main
 from pixelpipe.datasets import create_dataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError
+from pixelpipe.shard_writer import write_shards
 from pixelpipe.streaming.gopen import is_remote, join_url, local_path
 from pixelpipe.streaming.shards import load_dataset_info
 from pixelpipe.streaming.untrusted import check_data_name
-from pixelpipe.streaming.writer import write_shards
 from pixelpipe.synthetic import write_shapes_folder
 from test_streaming_helpers import write_wds
 

@@ -151,7 +151,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_shard(args: argparse.Namespace) -> int:
-    from .streaming.writer import write_shards
+    from .shard_writer import write_shards
 
     entry = write_shards(
         args.src,

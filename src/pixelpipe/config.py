@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from .constants import DEFAULT_CROP_MODE, DEFAULT_CROP_PCT, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from .errors import ConfigError
@@ -146,3 +149,29 @@ def resolve_model_data_config(
     return resolve_data_config(
         args=args, pretrained_cfg=pretrained_cfg, model=model, use_test_size=use_test_size, verbose=verbose
     )
+
+
+def adapt_to_chs(x: float | Sequence[float], n: int) -> tuple[float, ...]:
+    """Fit per-channel normalisation statistics to ``n`` channels.
+
+    A scalar is repeated; a sequence of the wrong length is replaced by its mean, repeated, with a warning
+    (as the reference does, e.g. ImageNet statistics on a one-channel model).
+
+    Example:
+        >>> adapt_to_chs(0.5, 3)
+        (0.5, 0.5, 0.5)
+        >>> adapt_to_chs((0.1, 0.2), 2)
+        (0.1, 0.2)
+    """
+    if not isinstance(x, (tuple, list)):
+        return (float(x),) * n
+    if len(x) != n:
+        avg = float(np.mean(x))
+        warnings.warn(
+            f"normalisation statistics {tuple(x)} have {len(x)} values but the images have {n} channels; "
+            f"using their mean {avg:.4f} for every channel.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return (avg,) * n
+    return tuple(float(v) for v in x)

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..base.transform import Transform
 from ..errors import ConfigError
-from ..transforms.base import Transform
 from . import functional_tensor as FT
 from .config import AugMixConfig, parse_augmix
 from .ops import AugmentOp, check_ops

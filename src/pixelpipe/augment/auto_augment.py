@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ..base.transform import Transform
 from ..errors import ConfigError
-from ..transforms.base import Transform
 from .config import AutoAugmentConfig, parse_auto_augment
 from .ops import AugmentOp, check_ops
 from .policies import AA_POLICIES, AA_POLICY_NAMES

@@ -38,8 +38,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import Image
 
+from ..base.transform import Transform
 from ..errors import ConfigError
-from ..transforms.base import Transform
 from . import functional_pil as FP
 from . import functional_tensor as FT
 from .registry import LEVEL_DENOM, OP_NAMES, OPS, OpSpec, get_op_spec

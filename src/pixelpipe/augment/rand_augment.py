@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ..base.transform import Transform
 from ..errors import ConfigError
-from ..transforms.base import Transform
 from .config import RandAugmentConfig, parse_rand_augment
 from .ops import AugmentOp, check_ops
 from .policies import (

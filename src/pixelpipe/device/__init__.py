@@ -10,8 +10,6 @@ random erasing and Mixup/CutMix run on whole batches on the device, with per-sam
 * :mod:`~pixelpipe.device.decode`: batched JPEG decoding on CUDA (nvJPEG), CPU fallback;
 * :mod:`~pixelpipe.device.color`: batched colour jitter, greyscale and Gaussian blur;
 * :mod:`~pixelpipe.device.pipeline`: :class:`DeviceAugment`, the whole training / eval recipe;
-* :mod:`~pixelpipe.device.loader`: the worker-side steps and :class:`DevicePrefetchLoader`, used by
-  ``create_loader(..., augment_on='device')``;
 * :mod:`~pixelpipe.device.ops` and :mod:`~pixelpipe.device.augment`: batched augmentation ops and
   policies (RandAugment, AutoAugment, AugMix).
 
@@ -44,11 +42,6 @@ _NAMES = {
     "batch_grayscale": "color",
     "DeviceAugment": "pipeline",
     "DeviceAugmentParams": "pipeline",
-    "DEFAULT_MAX_SIDE": "loader",
-    "DecodeOnly": "loader",
-    "DevicePrefetchLoader": "loader",
-    "ReadBytes": "loader",
-    "device_loader_parts": "loader",
 }
 # the batched augmentation policies (pixelpipe.device.augment); resolved when first asked for. The single
 # ops (pixelpipe.device.ops: rotate, solarize, ...) stay in their module.

@@ -377,7 +377,7 @@ class DeviceAugment:
     def _normalize(self, x: torch.Tensor) -> torch.Tensor:
         key = (x.device, self.img_dtype, x.shape[1])
         if key not in self._stats:
-            from ..loader.prefetch import adapt_to_chs
+            from ..config import adapt_to_chs
 
             c = x.shape[1]
             mean = torch.tensor([v * 255 for v in adapt_to_chs(self.mean, c)], dtype=self.img_dtype)

@@ -243,7 +243,8 @@ def create_loader(
             ``'device'``: the workers only decode, and crop, flip, augmentation, colour jitter,
             normalisation, erasing (and Mixup, when ``collate_fn`` is a ``Mixup`` / ``FastCollateMixup``)
             run on whole batches on ``device`` (:class:`~pixelpipe.device.DeviceAugment`), for training
-            and evaluation; the loader is then a :class:`~pixelpipe.device.DevicePrefetchLoader`.
+            and evaluation; the loader is then a
+            :class:`~pixelpipe.loader.device_loader.DevicePrefetchLoader`.
         decode_on: with ``augment_on='device'``: ``'worker'`` (default) decodes in the workers,
             ``'device'`` has them read bytes only and decodes on the device (nvJPEG on CUDA).
         tf_preprocessing: the reference's TensorFlow preprocessing; only ``False`` is supported.
@@ -342,7 +343,7 @@ def create_loader(
             _channels(input_size, mean),
         )
     if augment_on == "device":  # workers decode (or read bytes); the prefetcher augments on the device
-        from ..device.loader import device_loader_parts
+        from .device_loader import device_loader_parts
 
         dataset.transform, collate_fn, device_augment = device_loader_parts(
             input_size,
@@ -473,7 +474,7 @@ def create_loader(
     if not use_prefetcher:
         return loader
     if device_augment is not None:
-        from ..device.loader import DevicePrefetchLoader
+        from .device_loader import DevicePrefetchLoader
 
         return DevicePrefetchLoader(loader, device_augment, device=device)
     return PrefetchLoader(

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -42,6 +41,7 @@ import torch
 
 from .._transfer import to_device
 from ..batch._memory import BatchBuffers
+from ..config import adapt_to_chs  # defined in the bottom layer: the device path uses it too
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..rng import derive_seed, get_rng, use_rng
@@ -67,32 +67,6 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
         return torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise ConfigError(f"device must be a torch.device, a device string or None, got {device!r}.") from e
-
-
-def adapt_to_chs(x: float | Sequence[float], n: int) -> tuple[float, ...]:
-    """Fit per-channel normalisation statistics to ``n`` channels.
-
-    A scalar is repeated; a sequence of the wrong length is replaced by its mean, repeated, with a warning
-    (as the reference does, e.g. ImageNet statistics on a one-channel model).
-
-    Example:
-        >>> adapt_to_chs(0.5, 3)
-        (0.5, 0.5, 0.5)
-        >>> adapt_to_chs((0.1, 0.2), 2)
-        (0.1, 0.2)
-    """
-    if not isinstance(x, (tuple, list)):
-        return (float(x),) * n
-    if len(x) != n:
-        avg = float(np.mean(x))
-        warnings.warn(
-            f"normalisation statistics {tuple(x)} have {len(x)} values but the images have {n} channels; "
-            f"using their mean {avg:.4f} for every channel.",
-            UserWarning,
-            stacklevel=3,
-        )
-        return (avg,) * n
-    return tuple(float(v) for v in x)
 
 
 @contextlib.contextmanager

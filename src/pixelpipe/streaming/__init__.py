@@ -8,7 +8,8 @@
 * :mod:`~pixelpipe.streaming.stream`: :class:`ShardStream`, the reader that composes them, with
   ``set_epoch`` through shared memory and ``state_dict`` / ``load_state_dict``.
 * :mod:`~pixelpipe.streaming.shards`, :mod:`~pixelpipe.streaming.tar`: webdataset shard specs, split info
-  and tar shards; :mod:`~pixelpipe.streaming.writer`: write webdataset shards from any dataset.
+  and tar shards. Writing shards from a dataset is :mod:`pixelpipe.shard_writer`, a layer above (it reads
+  datasets).
 """
 
 from .plan import EpochPlan, Segment, resolve_rank_world, shard_order

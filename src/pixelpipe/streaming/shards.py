@@ -3,7 +3,7 @@
 A webdataset split is described either by a shard spec, ``'imagenet-train-{0000..1023}.tar|1281167'``
 (brace-expanded, optional ``|<num_samples>`` suffix), or by a split name looked up in ``_info.json`` (or
 ``info.json``) under the dataset root, whose ``splits`` entries carry ``num_samples``, ``filenames`` and
-``shard_lengths`` (the file :func:`pixelpipe.streaming.writer.write_shards` produces), as in the
+``shard_lengths`` (the file :func:`pixelpipe.shard_writer.write_shards` produces), as in the
 reference (REFERENCE §1.9).
 
 Example:

@@ -47,8 +47,8 @@ import torch
 from torch.utils.data import get_worker_info
 
 from .._checks import check_int
+from ..base.reader import Reader
 from ..errors import ConfigError, SampleError
-from ..readers.base import Reader
 from .plan import EpochPlan, Segment, resolve_rank_world
 from .resume import EpochRest, Generation, buffer_rng
 from .shuffle import shuffle_buffer

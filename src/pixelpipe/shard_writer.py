@@ -33,10 +33,10 @@ import tarfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from ..errors import ConfigError
-from .gopen import is_fsspec_url, join_url, url_to_fs
-from .shards import read_info_file
-from .untrusted import check_info_names
+from .errors import ConfigError
+from .streaming.gopen import is_fsspec_url, join_url, url_to_fs
+from .streaming.shards import read_info_file
+from .streaming.untrusted import check_info_names
 
 __all__ = ["write_shards"]
 
@@ -50,16 +50,16 @@ def _member(tf: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _open_dataset(source: Any, split: str, class_map: Any, label: Any) -> Any:
-    from ..datasets import ImageDataset, create_dataset
+    from .datasets import ImageDataset, create_dataset
 
     if isinstance(source, ImageDataset):
         return source
-    from ..readers.base import Reader
+    from .base.reader import Reader
 
     if isinstance(source, Reader):
         return ImageDataset(None, reader=source, load_bytes=True)
     if label is not None:
-        from ..readers.filename_label import ReaderFilenameLabel
+        from .readers.filename_label import ReaderFilenameLabel
 
         reader = ReaderFilenameLabel(source, label=label, class_map=class_map or "")
         return ImageDataset(source, reader=reader, load_bytes=True)

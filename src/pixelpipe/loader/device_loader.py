@@ -33,6 +33,8 @@ import torch
 from PIL import Image
 
 from .._transfer import to_device
+from ..device.collate import EncodedBatch, PadCollate, PaddedBatch, encoded_collate
+from ..device.pipeline import DeviceAugment
 from ..errors import ConfigError, SampleError
 from ..io.decode import (
     _DECODE_ERRORS,
@@ -43,10 +45,8 @@ from ..io.decode import (
     check_image_size,
     resolve_max_image_pixels,
 )
-from ..loader.prefetch import PrefetchLoader
 from ..rng import derive_seed, get_rng
-from .collate import EncodedBatch, PadCollate, PaddedBatch, encoded_collate
-from .pipeline import DeviceAugment
+from .prefetch import PrefetchLoader
 
 __all__ = [
     "DEFAULT_MAX_SIDE",
@@ -128,7 +128,7 @@ class DecodeOnly:
         ``None``: decode it in full (:meth:`EncodedImage.decode_tensor` checks and reports the rest)."""
         from torchvision.transforms.functional import pil_to_tensor
 
-        from .decode import exif_orient
+        from ..device.decode import exif_orient
 
         header = img.header
         if header.pixels is None:
@@ -257,7 +257,7 @@ class DevicePrefetchLoader(PrefetchLoader):
     def _batch(self, x: Any) -> PaddedBatch:
         dev = self.device
         if isinstance(x, EncodedBatch):
-            from .decode import decode_batch
+            from ..device.decode import decode_batch
 
             return decode_batch(x, dev, multiple=self.multiple, max_side=self.max_side)
         if isinstance(x, PaddedBatch):  # pinned by the DataLoader (create_loader pins on this path)
