@@ -280,3 +280,24 @@ def test_image_folder_goes_through_datasets(tmp_path):
     streamed = create_dataset(f"hfids/{tmp_path / 'Imgs'}", **kw)
     assert mapped.reader.class_to_idx == streamed.reader.class_to_idx == {"Cat": 0, "dog": 1}
     assert [t for _, t in streamed] == [mapped[i][1] for i in range(5)] == [0, 0, 0, 1, 1]
+
+
+def test_unreadable_target_image_path_is_a_per_sample_error(tmp_path):
+    # An Image target column (a mask) whose stored path cannot be read: that sample's input becomes the
+    # read error (the dataset's error policy applies), not a TypeError out of the stream.
+    (tmp_path / "mask1.png").write_bytes(_png(7))
+    feats = datasets.Features({"image": datasets.Image(), "mask": datasets.Image()})
+    masks = [
+        {"bytes": _png(5), "path": None},
+        {"bytes": None, "path": str(tmp_path / "mask1.png")},
+        {"bytes": None, "path": str(tmp_path / "missing.png")},
+    ]
+    images = [{"bytes": _png(i), "path": None} for i in range(3)]
+    ds = datasets.Dataset.from_dict({"image": images, "mask": masks}, features=feats)
+    folder = tmp_path / "Masks"
+    folder.mkdir()
+    pq.write_table(ds.with_format("arrow")[:], folder / "train-00000-of-00001.parquet")
+    out = list(create_reader(f"hfids/{folder}", target_key="mask"))
+    assert [o[1].getpixel((0, 0)) for o in out[:2]] == [(5, 10, 3), (7, 14, 3)]
+    assert isinstance(out[0][0], bytes) and isinstance(out[1][0], bytes)
+    assert isinstance(out[2][0], SampleError) and "missing.png" in str(out[2][0]) and out[2][1] is None

@@ -90,7 +90,7 @@ def read_header(raw: bytes) -> ImageHeader:
     return ImageHeader(fmt, None, None)
 
 
-def _tiff_orientation(data: bytes) -> int:
+def _tiff_orientation(data: bytes | memoryview) -> int:
     """Orientation tag of IFD0 of a TIFF structure (the body of an EXIF block); 1 when absent."""
     if data[:2] == b"II":
         order = "<"

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError, DatasetNotFoundError
 from .base import Reader
-from .class_map import load_class_map
+from .class_map import ClassMap, load_class_map
 from .img_extensions import get_img_extensions
 from .index import SampleIndex, natural_key
 
@@ -93,7 +93,7 @@ class FileReader(Reader):
         return root
 
     @staticmethod
-    def _load_class_map(class_map, root: str) -> dict[str, int] | None:
+    def _load_class_map(class_map: ClassMap | None, root: str) -> dict[str, int] | None:
         return load_class_map(class_map, root) if class_map else None
 
     @property
@@ -144,7 +144,7 @@ class _RootedSamples(Sequence):
             return len(other) == len(self) and all(a == tuple(b) for a, b in zip(self, other))
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable (it defines __eq__): the idiom typeshed does not model
 
     def __repr__(self) -> str:
         return f"<{len(self)} samples under {self._root!r}>"

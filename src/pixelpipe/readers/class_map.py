@@ -11,10 +11,14 @@ import io
 import json
 import os
 from collections.abc import Mapping
+from typing import TypeAlias
 
 from ..errors import ConfigError, DatasetNotFoundError
 
-__all__ = ["load_class_map"]
+__all__ = ["ClassMap", "load_class_map"]
+
+ClassMap: TypeAlias = "Mapping[str, int] | str | os.PathLike[str]"
+"""What ``class_map`` arguments accept: a class name -> index mapping, or a ``.txt`` / ``.json`` file."""
 
 _MAX_INDEX = 2**63 - 1  # targets are int64
 
@@ -79,7 +83,7 @@ def _read_json(path: str) -> dict[str, int]:
     )
 
 
-def load_class_map(map_or_filename: Mapping[str, int] | str | os.PathLike, root: str = "") -> dict[str, int]:
+def load_class_map(map_or_filename: ClassMap, root: str = "") -> dict[str, int]:
     """Load a class map from a dict, a ``.txt`` file or a ``.json`` file.
 
     A relative file name that does not exist as given is looked up under ``root``. In a ``.txt`` file,

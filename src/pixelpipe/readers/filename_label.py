@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from ..errors import ConfigError, DatasetNotFoundError
 from ._files import FileReader, build_index, resolve_extensions, walk_files
+from .class_map import ClassMap
 
 __all__ = ["DEFAULT_LABEL_PATTERN", "ReaderFilenameLabel"]
 
@@ -63,7 +64,7 @@ class ReaderFilenameLabel(FileReader):
         self,
         root: str | os.PathLike,
         label: str | re.Pattern | Callable[[str], str | None] = DEFAULT_LABEL_PATTERN,
-        class_map: object = "",
+        class_map: ClassMap | None = "",
         input_key: str | None = None,
         recursive: bool = False,
         on_mismatch: str = "error",

@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 
 from ..errors import ConfigError, DatasetNotFoundError
 from ._files import FileReader, build_class_index, build_index, resolve_extensions, walk_files
+from .class_map import ClassMap
 from .index import natural_key
 
 __all__ = ["ReaderImageFolder", "find_images_and_targets"]
@@ -82,8 +83,10 @@ def find_images_and_targets(
         raise ConfigError(f"folder must be a str path, got bytes {root!r}")
     if not os.path.isdir(root):
         raise DatasetNotFoundError(f"folder {root!r} does not exist or is not a folder")
-    if isinstance(types, str) or not types:
+    if isinstance(types, str):
         extensions = resolve_extensions(types or None, param="types")
+    elif not types:  # None or an empty collection: the process-wide image extensions
+        extensions = resolve_extensions(None, param="types")
     else:
         if not all(isinstance(t, str) for t in types):
             raise ConfigError(
@@ -142,7 +145,9 @@ class ReaderImageFolder(FileReader):
         >>> f, target = r[0]; f.close()
     """
 
-    def __init__(self, root: str | os.PathLike, class_map: object = "", input_key: str | None = None) -> None:
+    def __init__(
+        self, root: str | os.PathLike, class_map: ClassMap | None = "", input_key: str | None = None
+    ) -> None:
         super().__init__()
         self.root = self._check_root(root)
         class_to_idx = self._load_class_map(class_map, self.root)

@@ -273,8 +273,8 @@ class ReaderHfds(Reader):
             lacking = [self._names[int(k)] for k in stored if 0 <= k < len(lut) and lut[k] < 0]
             self._lut = lut
         else:
-            stored = {str(v) for v in column.unique().to_pylist() if v is not None}
-            lacking = sorted(stored - set(self.class_to_idx))
+            stored_names = {str(v) for v in column.unique().to_pylist() if v is not None}
+            lacking = sorted(stored_names - set(self.class_to_idx))
             self._remap = self.class_to_idx
         if lacking:
             raise ConfigError(

@@ -48,7 +48,7 @@ import contextlib
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,6 +59,9 @@ from ..streaming.stream import ShardStream
 from ._hf_disk import check_local_folder, saved_data_files, saved_splits
 from .class_map import load_class_map
 from .hfds import _split_base, import_datasets, load_hf_dataset, resolve_local
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["HfShardSource", "ReaderHfids"]
 
@@ -109,16 +112,16 @@ class _Columns:
     def _target(self, value: Any) -> Any:
         if value is None or self.target_is_image:
             return value
-        if self.lut is not None:
+        if self.lut is not None and self.names is not None:  # the lookup exists only with ClassLabel names
             if not 0 <= value < len(self.lut):
                 return None if value < 0 else SampleError(f"label {value} is outside the ClassLabel names")
             mapped = int(self.lut[value])
             if mapped < 0:
-                return SampleError(f"label {self.names[value]!r} is not in the class_map")  # type: ignore[index]
+                return SampleError(f"label {self.names[value]!r} is not in the class_map")
             return mapped
         if self.remap:
-            mapped = self.remap.get(str(value))
-            return SampleError(f"label {value!r} is not in the class_map") if mapped is None else mapped
+            found = self.remap.get(str(value))
+            return SampleError(f"label {value!r} is not in the class_map") if found is None else found
         return value
 
     def rows(self, batch: Any, first_row: int, start: int = 0) -> Iterator[tuple[str, Any, Any]]:
@@ -152,6 +155,8 @@ class _Columns:
                 value, target = target, None
             elif self.target_is_image and target is not None:
                 target = _decode_target(target, self.target_img_mode)
+                if isinstance(target, SampleError):  # its stored path is unreadable: a per-sample error
+                    value, target = target, None
             yield key, value, target
 
 
@@ -171,10 +176,14 @@ def _read_file(path: str) -> bytes | SampleError:
         return err
 
 
-def _decode_target(value: Any, mode: str) -> Any:
+def _decode_target(value: Any, mode: str) -> Image.Image | SampleError:
+    """An image target (bytes, or a stored path read here); the read error when that path is unreadable."""
     from ..io.decode import decode_pil
 
-    return decode_pil(_read_file(value) if isinstance(value, str) else value, mode or None)
+    data = _read_file(value) if isinstance(value, str) else value
+    if isinstance(data, SampleError):
+        return data
+    return decode_pil(data, mode or None)
 
 
 def _open_arrow(path: str, filesystem: Any = None) -> Any:

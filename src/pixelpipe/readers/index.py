@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsRichComparison
 
 __all__ = ["SampleIndex", "StringArray", "natural_key"]
 
@@ -146,7 +149,7 @@ class StringArray(Sequence[str]):
             return np.array_equal(self._offsets, other._offsets) and np.array_equal(self._data, other._data)
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable (it defines __eq__): the idiom typeshed does not model
 
     def __repr__(self) -> str:
         return f"StringArray(len={len(self)}, nbytes={self.nbytes})"
@@ -201,7 +204,13 @@ class SampleIndex(Sequence[tuple[str, int]]):
     def __len__(self) -> int:
         return len(self.names)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SampleIndex: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, int] | SampleIndex:
         if isinstance(index, slice):
             return self.take(np.arange(len(self))[index])
         return self.names[index], int(self.targets[index])
@@ -213,9 +222,9 @@ class SampleIndex(Sequence[tuple[str, int]]):
             self.names.take(idx), self.targets[idx], {k: c[idx] for k, c in self.columns.items()}
         )
 
-    def sorted_by(self, keys: Sequence[object]) -> SampleIndex:
+    def sorted_by(self, keys: Sequence[SupportsRichComparison]) -> SampleIndex:
         """A new index sorted (stably) by one key per sample, e.g. ``natural_key`` of each name."""
-        order = sorted(range(len(keys)), key=keys.__getitem__)
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
         return self.take(order)
 
     def __repr__(self) -> str:

@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import ConfigError, DatasetNotFoundError, SampleError
 from ..io.limits import DEFAULT_MAX_MEMBER_BYTES, resolve_max_member_bytes
 from .base import Reader
-from .class_map import load_class_map
+from .class_map import ClassMap, load_class_map
 from .img_extensions import get_img_extensions
 from .index import SampleIndex, natural_key
 from .splits import split_candidates
@@ -74,6 +74,11 @@ def member_problem(ti: tarfile.TarInfo) -> str | None:
     if ti.issparse():
         return "sparse file"
     return None
+
+
+def _loaded_members(tf: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The members ``tf`` has read so far (iterating a ``TarFile`` keeps them all in this list)."""
+    return tf.members  # type: ignore[attr-defined]  # a real TarFile attribute that typeshed omits
 
 
 class _Scan:
@@ -126,9 +131,10 @@ class _Scan:
 
     def members(self, tf: tarfile.TarFile, where: str, base: int, limit: int, depth: int, node: dict) -> None:
         for ti in tf:
-            if len(tf.members) > _TICK:
-                self.tick(base + tf.offset, len(tf.members))
-                tf.members.clear()  # iteration only moves forward; do not keep every TarInfo alive
+            loaded = _loaded_members(tf)
+            if len(loaded) > _TICK:
+                self.tick(base + tf.offset, len(loaded))
+                loaded.clear()  # iteration only moves forward; do not keep every TarInfo alive
             if ti.isdir():
                 continue
             problem = member_problem(ti)
@@ -151,11 +157,16 @@ class _Scan:
                 node["members"].append([ti.name, base + ti.offset_data, ti.size])
 
     def child(self, tf: tarfile.TarFile, ti: tarfile.TarInfo, where: str, base: int, node: dict) -> None:
-        child = {"name": ti.name, "offset": base + ti.offset_data, "size": ti.size, "members": []}
+        child: dict[str, Any] = {
+            "name": ti.name,
+            "offset": base + ti.offset_data,
+            "size": ti.size,
+            "members": [],
+        }
         try:
             with tarfile.open(fileobj=tf.extractfile(ti), mode="r:") as ctf:
                 self.members(ctf, f"{where}:{ti.name}", child["offset"], ti.size, 1, child)
-                self.members_seen += len(ctf.members)
+                self.members_seen += len(_loaded_members(ctf))
         except tarfile.TarError as e:
             self.skip(where, ti.name, f"nested tar unreadable ({e})")
             return
@@ -170,7 +181,7 @@ def scan_tar(path: str, name: str, extensions: frozenset[str], scan: _Scan) -> d
     try:
         with tarfile.open(path, mode="r:") as tf:
             scan.members(tf, name, 0, st.st_size, 0, node)
-            scan.tick(st.st_size, len(tf.members))
+            scan.tick(st.st_size, len(_loaded_members(tf)))
     except tarfile.ReadError as e:
         raise ConfigError(
             f"{path!r} is not an uncompressed tar archive ({e}); pixelpipe reads members in place, "
@@ -270,7 +281,7 @@ class ReaderImageInTar(Reader):
     def __init__(
         self,
         root: str | os.PathLike,
-        class_map: object = "",
+        class_map: ClassMap | None = "",
         cache_tarfiles: bool = True,
         cache_tarinfo: bool | None = None,
         split: str | None = None,
@@ -317,7 +328,7 @@ class ReaderImageInTar(Reader):
                 f"found 0 image members in {self.root!r} ({len(paths)} tar file(s)); "
                 f"looked for the extensions {', '.join(self.extensions)}"
             )
-        self._handles: dict[int, Any] = {}
+        self._handles: dict[int, io.FileIO] = {}
         self._handles_pid = os.getpid()
         self._lock = threading.Lock()
 
@@ -448,8 +459,8 @@ class ReaderImageInTar(Reader):
 
     def _read(self, tar_i: int, offset: int, size: int) -> bytes:
         if not self.cache_tarfiles:
-            with open(self._tar_path(tar_i), "rb", buffering=0) as f:
-                return _pread(f, size, offset, None)
+            with open(self._tar_path(tar_i), "rb", buffering=0) as fh:
+                return _pread(fh, size, offset, None)
         if self._handles_pid != os.getpid():  # forked: the parent's handles are not ours to use
             self._handles, self._handles_pid, self._lock = {}, os.getpid(), threading.Lock()
         f = self._handles.get(tar_i)
@@ -492,7 +503,7 @@ class ReaderImageInTar(Reader):
         return posixpath.basename(name) if basename else name
 
 
-def _pread(f, size: int, offset: int, lock: threading.Lock | None) -> bytes:
+def _pread(f: io.FileIO, size: int, offset: int, lock: threading.Lock | None) -> bytes:
     if hasattr(os, "pread"):
         chunks, got = [], 0
         while got < size:

@@ -147,6 +147,8 @@ class ReaderWds(ShardStream):
         ConfigError: bad arguments, or no samples at all.
     """
 
+    source: TarShardSource  # the ShardStream source, as this reader builds it
+
     def __init__(
         self,
         root: str | os.PathLike[str],

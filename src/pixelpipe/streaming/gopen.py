@@ -48,7 +48,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..errors import ConfigError, DatasetNotFoundError, PixelpipeError
 
@@ -59,7 +59,14 @@ _HTTP = ("http://", "https://")
 
 
 class StreamError(PixelpipeError, OSError):
-    """A URL or ``pipe:`` command could not be read; the message names it (and exit status or HTTP code)."""
+    """A URL or ``pipe:`` command could not be read; the message names it (and exit status or HTTP code).
+
+    Attributes:
+        transient: whether reading again may succeed (``False`` for data that is wrong, such as a shard that
+            is not a tar archive); :func:`~pixelpipe.streaming.cache.is_transient` reads it.
+    """
+
+    transient: bool = True
 
 
 def is_remote(name: str) -> bool:
@@ -160,7 +167,8 @@ class _PipeStream(io.RawIOBase):
         stdout = self._proc.stdout
         if stdout is None or self.closed:
             raise ValueError(f"pipe command {self.command!r}: read from a closed stream")
-        n = stdout.readinto(buffer)
+        # stdout=PIPE with the default buffering: Popen made it an io.BufferedReader, which has readinto
+        n = cast(io.BufferedReader, stdout).readinto(buffer)
         if not n:
             self._eof = True
         return n or 0

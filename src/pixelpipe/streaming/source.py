@@ -58,7 +58,10 @@ class ShardSource(Protocol):
       reported as errors for the missing ones.
     """
 
-    shard_lengths: Sequence[int]
+    @property
+    def shard_lengths(self) -> Sequence[int]:
+        """Samples per shard (a plain attribute in implementations; read-only here, so ``list[int]`` fits)."""
+        ...
 
     def shard_name(self, index: int) -> str:
         """A printable name for shard ``index`` (its path or URL)."""

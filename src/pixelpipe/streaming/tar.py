@@ -41,7 +41,7 @@ import os
 import posixpath
 import tarfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from ..errors import ConfigError, PixelpipeError, SampleError
@@ -78,7 +78,9 @@ def _sample_runs(
     path: str = "",
     max_bytes: int | None = None,
 ) -> Iterator[tuple[str, Fields]]:
-    key, fields, index = None, {}, -1
+    key: str | None = None
+    fields: Fields = {}
+    index = -1
     for member in members:
         if not member.isreg():
             continue
@@ -103,11 +105,13 @@ def _sample_runs(
 def _streamed_members(tf: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     """Members one after the other, without keeping the list of all of them (a shard can be large)."""
     while (member := tf.next()) is not None:
-        tf.members.clear()
+        tf.members.clear()  # type: ignore[attr-defined]  # a real TarFile attribute that typeshed omits
         yield member
 
 
-def _samples(path: str, start: int, read: bool, max_bytes: int | None = None) -> Iterator[tuple[str, Fields]]:
+def _samples(
+    path: str, start: int, read: bool, max_bytes: int | None = None
+) -> Generator[tuple[str, Fields], None, None]:
     if not is_remote(path):
         with tarfile.open(local_path(path), mode="r:*") as tf:
             yield from _sample_runs(iter(tf), tf, start, read, path, max_bytes)
@@ -134,7 +138,7 @@ def _samples(path: str, start: int, read: bool, max_bytes: int | None = None) ->
 
 def iter_tar_samples(
     path: str, start: int = 0, max_member_bytes: int | None = DEFAULT_MAX_MEMBER_BYTES
-) -> Iterator[tuple[str, Fields]]:
+) -> Generator[tuple[str, Fields], None, None]:
     """``(key, {ext: bytes})`` for each sample of the tar shard ``path`` from sample ``start`` on.
 
     ``path`` is a local path or any name :func:`~pixelpipe.streaming.gopen.open_stream` opens (URL,
