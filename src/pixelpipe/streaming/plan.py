@@ -172,6 +172,9 @@ class EpochPlan:
     order: np.ndarray = field(init=False, repr=False, compare=False)
     per_rank: int = field(init=False)
     worker_counts: tuple[int, ...] = field(init=False)
+    _starts: list[int] = field(init=False, repr=False, compare=False)  # first position of each ordered shard
+    _total: int = field(init=False, repr=False, compare=False)
+    _total_data: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lengths = tuple(_check_int(f"shard_lengths[{i}]", n, 0) for i, n in enumerate(self.shard_lengths))
@@ -206,7 +209,7 @@ class EpochPlan:
     @property
     def total(self) -> int:
         """Samples per epoch before padding (``num_samples`` or the sum of the shard lengths)."""
-        return self._total  # type: ignore[attr-defined]
+        return self._total
 
     def worker_range(self, rank: int, worker: int) -> tuple[int, int]:
         """The global positions ``[start, stop)`` of ``(rank, worker)``."""
@@ -228,8 +231,8 @@ class EpochPlan:
         return self._segments(start, stop)
 
     def _segments(self, p: int, stop: int) -> list[Segment]:
-        starts: list[int] = self._starts  # type: ignore[attr-defined]
-        total, total_data = self.total, self._total_data  # type: ignore[attr-defined]
+        starts = self._starts
+        total, total_data = self.total, self._total_data
         out: list[Segment] = []
         while p < stop:
             d = (p % total) % total_data  # data index in this epoch's shard order

@@ -181,14 +181,14 @@ class EpochRest:
         self.current, self.generation, self.closed = current, len(closed), tuple(closed)
         self.units = EpochPlan(shard_lengths, seed=seed, epoch=epoch, shuffle=shuffle, num_samples=total)
         done = np.zeros(total, dtype=bool)
-        remaining: np.ndarray | None = None
+        remaining = np.zeros(0, dtype=np.int64)  # not yet delivered; set after generation 0, read after it
         space = 0
         for g, gen in enumerate(closed):
             if g == 0:
                 plan: EpochPlan | None = _plan(shard_lengths, seed, epoch, shuffle, total, gen)
                 size = total
             else:
-                size = len(remaining)  # type: ignore[arg-type]
+                size = len(remaining)
                 plan = self._rest_plan(size, gen)
             counts = plan.worker_counts if plan is not None else (0,) * gen.num_workers
             if len(gen.consumed) != len(counts) or any(
@@ -207,10 +207,10 @@ class EpochRest:
                     a, b = plan.worker_range(rank, w)
                     rng = buffer_rng(seed, epoch, rank * gen.num_workers + w, g)
                     v = _first(a, b, c, shuffle, gen, rng)
-                    done[v % total if g == 0 else remaining[v % size]] = True  # type: ignore[index]
+                    done[v % total if g == 0 else remaining[v % size]] = True
             space += gen.world_size * plan.per_rank - (0 if g == 0 else size)
             remaining = np.flatnonzero(~done)
-        self.remaining: np.ndarray = remaining  # type: ignore[assignment]
+        self.remaining: np.ndarray = remaining
         self.space = space
         self._plan_for(current)
 

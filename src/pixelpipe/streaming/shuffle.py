@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -60,13 +61,8 @@ def shuffle_buffer(items: Iterable[T], size: int, initial: int, rng: np.random.G
     for item in source:
         buf.append(item)
         if len(buf) < size:  # grow: read one more for every item emitted, up to `size`
-            extra = next(source, _END)
-            if extra is not _END:
-                buf.append(extra)  # type: ignore[arg-type]
+            buf.extend(itertools.islice(source, 1))
         if len(buf) >= initial:
             yield pop_random()
     while buf:
         yield pop_random()
-
-
-_END = object()
