@@ -163,7 +163,7 @@ def adapt_to_chs(x: float | Sequence[float], n: int) -> tuple[float, ...]:
         >>> adapt_to_chs((0.1, 0.2), 2)
         (0.1, 0.2)
     """
-    if not isinstance(x, (tuple, list)):
+    if not isinstance(x, Sequence):  # a number (or a NumPy / torch scalar)
         return (float(x),) * n
     if len(x) != n:
         avg = float(np.mean(x))

@@ -110,7 +110,7 @@ def jpeg_set(
         raise ValueError(f"n must be at least 1, got {n}")
     folder_src = find_photos(photos)
     sources = _sources(folder_src)
-    if not sources:
+    if folder_src is None or not sources:
         tag = "generated"
     elif folder_src == PHOTOS:
         tag = "photos"

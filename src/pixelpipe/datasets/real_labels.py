@@ -87,6 +87,7 @@ class RealLabelsImagenet:
             ks = None
         if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
             raise ConfigError(f"topk must be a non-empty sequence of positive ints, got {topk!r}")
+        path: str | os.PathLike[str]
         if real_json is None:
             try:
                 path = find_info_file(_REAL_JSON, info_dir)

@@ -73,12 +73,12 @@ class MultiEpochsDataLoader(DataLoader):
         # DataLoader fills ``sampler`` with a placeholder when given a batch sampler; expose the real one
         # (``loader.sampler.set_epoch(e)`` must reach it). DataLoader forbids the assignment, hence object's.
         object.__setattr__(self, "sampler", getattr(batch_sampler, "sampler", self.sampler))
-        self._iterator: Iterator[Any] | None = None
+        self._iterator = None  # DataLoader's own slot: the one iterator kept across epochs
 
     def __len__(self) -> int:
         return self._batches_per_epoch
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]  # one epoch of the kept iterator, not a new one
         if self._iterator is None:
             self._iterator = super().__iter__()
         for _ in range(len(self)):

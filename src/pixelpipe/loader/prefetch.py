@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -48,6 +48,9 @@ from ..rng import derive_seed, get_rng, use_rng
 from .scheduled import ScheduledBatchSampler
 from .seeding import ERASE_TAG, find_seeded_sampler
 from .skips import find_skip_source
+
+if TYPE_CHECKING:
+    from ..transforms.erasing import RandomErasing
 
 __all__ = ["PrefetchLoader", "adapt_to_chs", "resolve_device"]
 
@@ -164,7 +167,7 @@ class PrefetchLoader:
         self.mean = torch.tensor(mean_t, device=dev, dtype=dt).view(shape)  # host-sync: once
         self.std = torch.tensor(std_t, device=dev, dtype=dt).view(shape)  # host-sync: once
         self.channels_last = bool(channels_last)
-        self.random_erasing = None
+        self.random_erasing: RandomErasing | None = None
         if re_prob > 0.0:
             from ..transforms.erasing import RandomErasing  # lazy: only loaders that erase need it
 
@@ -192,13 +195,12 @@ class PrefetchLoader:
         out = self._buffers.empty(x.shape, self.img_dtype, fmt)
         return out.copy_(x).sub_(self.mean).div_(self.std)
 
-    def _erase(self, x: torch.Tensor) -> torch.Tensor:
+    def _erase(self, x: torch.Tensor, erasing: RandomErasing) -> torch.Tensor:
         """Batched erasing, with the mask work limited to the images that get a box.
 
         On the CPU the boxes are written as slices of the batch itself (only erased pixels are touched);
         elsewhere the images with a box are gathered, erased with masks and scattered back.
         """
-        erasing = self.random_erasing
         params = erasing.make_params(x, get_rng())
         rows = np.flatnonzero(params.valid.any(axis=1))
         if rows.size == 0:
@@ -215,12 +217,13 @@ class PrefetchLoader:
         if isinstance(y, torch.Tensor):
             y = to_device(y, self.device)  # pinned, non-blocking
         x = self._normalize(x)
-        if self.random_erasing is not None:
+        erasing = self.random_erasing
+        if erasing is not None:
             if epoch_seed is None:
-                x = self._erase(x)
+                x = self._erase(x, erasing)
             else:
                 with use_rng(derive_seed(epoch_seed, ERASE_TAG, batch_index)):
-                    x = self._erase(x)
+                    x = self._erase(x, erasing)
         return x, y
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, Any]]:

@@ -41,9 +41,9 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterator, Sequence, Sized
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch.utils.data import Dataset, Sampler
@@ -53,6 +53,14 @@ from ..errors import ConfigError
 __all__ = ["ScheduledBatchSampler", "ScheduledTransformDataset"]
 
 _SCHEDULES = ("constant", "progressive")
+
+
+class _SizedIterable(Protocol):
+    """What ``ScheduledBatchSampler`` draws from: an iterable with a length (usually a torch ``Sampler``)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 def _is_int(value: Any) -> bool:
@@ -114,7 +122,7 @@ class ScheduledBatchSampler(Sampler[list[tuple[Any, int]]]):
 
     def __init__(
         self,
-        sampler: Sized | Iterable[Any],
+        sampler: _SizedIterable,
         batch_sizes: Sequence[int],
         choice_weights: Sequence[float] | None = None,
         seed: int = 0,
@@ -241,7 +249,7 @@ class ScheduledBatchSampler(Sampler[list[tuple[Any, int]]]):
         return float(torch.dot(self.choice_weights, sizes))
 
     def _infer_num_batches(self) -> int:
-        n = len(self.sampler)  # type: ignore[arg-type]
+        n = len(self.sampler)
         if len(set(self.batch_sizes)) == 1:
             size = self.batch_sizes[0]
             num = n // size if self.drop_last else math.ceil(n / size)
@@ -265,7 +273,7 @@ class ScheduledBatchSampler(Sampler[list[tuple[Any, int]]]):
 
     def _sample_budget_schedule(self) -> tuple[tuple[int, int], ...]:
         gen = torch.Generator().manual_seed(self.seed)
-        remaining = len(self.sampler)  # type: ignore[arg-type]
+        remaining = len(self.sampler)
         smallest = min(self.batch_sizes[i] for i in self._active)
         out = []
         while remaining >= smallest:
@@ -302,7 +310,7 @@ class ScheduledBatchSampler(Sampler[list[tuple[Any, int]]]):
             setter(int(epoch))
 
     def _samples(self) -> Iterator[Any]:
-        yield from self.sampler  # type: ignore[misc]
+        yield from self.sampler
         if self.num_batches is None:
             return
         # fixed-batch mode: cycle the sampler for as long as the batches need samples; a sampler with
@@ -311,7 +319,7 @@ class ScheduledBatchSampler(Sampler[list[tuple[Any, int]]]):
         cycle = 1
         while True:
             empty = True
-            for s in again(cycle) if callable(again) else self.sampler:  # type: ignore[union-attr]
+            for s in again(cycle) if callable(again) else self.sampler:
                 empty = False
                 yield s
             if empty:

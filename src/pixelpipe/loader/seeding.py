@@ -74,7 +74,7 @@ _REPEAT_TAG = 0x726570656174
 class SampleKey(NamedTuple):
     """A dataset index and the seed of that sample's random stream for this epoch."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index on purpose: the dataset index
     seed: int
 
 
@@ -119,8 +119,9 @@ class SeededSampler(Sampler[SampleKey]):
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
             raise ConfigError(f"set_epoch: epoch must be an int >= 0, got {epoch!r}.")
         self._next_epoch = epoch
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(epoch)
+        setter = getattr(self.sampler, "set_epoch", None)
+        if callable(setter):
+            setter(epoch)
 
     def _keys(self, epoch_seed: int) -> Iterator[tuple[int, int]]:
         if self.sampler is None:
@@ -138,8 +139,9 @@ class SeededSampler(Sampler[SampleKey]):
         self.epoch = self._next_epoch
         self._next_epoch = self.epoch + 1
         self.epoch_seed = derive_seed(self.seed, self.epoch)
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(self.epoch)
+        setter = getattr(self.sampler, "set_epoch", None)
+        if callable(setter):
+            setter(self.epoch)
         epoch_seed = self.epoch_seed
         for index, copy in self._keys(epoch_seed):
             yield SampleKey(index, derive_seed(epoch_seed, index, copy))
@@ -168,7 +170,11 @@ class SeededSampler(Sampler[SampleKey]):
             yield SampleKey(index, derive_seed(pass_seed, index, copy))
 
     def __len__(self) -> int:
-        return len(self.sampler) if self.sampler is not None else len(self.data_source)
+        if self.sampler is None:
+            return len(self.data_source)
+        if not isinstance(self.sampler, Sized):
+            raise TypeError(f"SeededSampler: the wrapped {type(self.sampler).__name__} sampler has no length")
+        return len(self.sampler)
 
 
 class _SeededSamples(list):
@@ -226,8 +232,9 @@ class SeededDataset(Dataset):
 
     def __getitems__(self, keys: Sequence[SampleKey | tuple[SampleKey, Any] | int]) -> list[Any]:
         out = _SeededSamples(self[k] for k in keys)
-        if keys and all(isinstance(k, tuple) for k in keys):
-            out.batch_seed = derive_seed(_BATCH_TAG, *(_unkey(k)[1] for k in keys))
+        keyed = [k for k in keys if isinstance(k, tuple)]
+        if keys and len(keyed) == len(keys):
+            out.batch_seed = derive_seed(_BATCH_TAG, *(_unkey(k)[1] for k in keyed))
         return out
 
     def __len__(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -201,7 +201,8 @@ def pad(img: Any, padding: Sequence[int], fill: Any = 0, padding_mode: str = "co
             # through, repeats the reflection, so both backends give the same pixels
             arr = img.cpu().numpy()
             widths = [(0, 0)] * (arr.ndim - 2) + [(top, bottom), (left, right)]
-            return torch.from_numpy(np.pad(arr, widths, mode=padding_mode)).to(img.device)
+            mode: Literal["reflect", "symmetric"] = "reflect" if r else "symmetric"
+            return torch.from_numpy(np.pad(arr, widths, mode=mode)).to(img.device)
     if isinstance(fill, (list, tuple)) and len(fill) == 1:
         fill = fill[0]
     return TF.pad(img, padding, fill=fill, padding_mode=padding_mode)
