@@ -136,13 +136,15 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     add_device_arguments(p)  # --augment-on device: the device-side augmentation benchmark
 
     def run(args: argparse.Namespace) -> int:
-        if args.augment_on == "device":
-            from .bench.device import run as run_bench
-        else:
-            from .bench.transforms import run as run_bench
-
         try:
-            run_bench(args)
+            if args.augment_on == "device":
+                from .bench.device import run as run_device_bench
+
+                run_device_bench(args)
+            else:
+                from .bench.transforms import run as run_transforms_bench
+
+                run_transforms_bench(args)
         except (ValueError, FileNotFoundError) as e:
             p.error(str(e))
         return 0

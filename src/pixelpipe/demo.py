@@ -153,8 +153,8 @@ def _save_preview(samples: list, args: argparse.Namespace, out: Path, names: lis
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo with parsed CLI arguments (see ``pixelpipe demo --help``)."""
     from .batch import Mixup
-    from .datasets import create_dataset
-    from .loader import create_loader
+    from .datasets import IterableImageDataset, create_dataset
+    from .loader import PrefetchLoader, create_loader
 
     if args.quick:
         args.per_class, args.img_size, args.epochs, args.workers = 10, 48, 1, 0
@@ -216,9 +216,9 @@ def run_demo(args: argparse.Namespace) -> int:
     seen, t_start = 0, time.perf_counter()
     for epoch in range(args.epochs):
         model.train()
-        if isinstance(train_ds, torch.utils.data.IterableDataset):
+        if isinstance(train_ds, IterableImageDataset):
             train_ds.set_epoch(epoch)  # shards: the shuffle of this epoch, the same on every worker
-        else:
+        elif isinstance(train_loader, PrefetchLoader):  # (create_loader's loader, as use_prefetcher=True)
             train_loader.set_epoch(epoch)
         total, count = 0.0, 0
         for x, y in _progress(train_loader, len(train_loader), f"epoch {epoch + 1}/{args.epochs}"):

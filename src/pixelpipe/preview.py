@@ -201,9 +201,9 @@ def preview_dataset(
     for name, value, low in (("num", num, 1), ("num_aug", num_aug, 0), ("size", size, 8)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ConfigError(f"preview_dataset: {name} must be an int >= {low}, got {value!r}")
-    for name, value in (("mixup", mixup_alpha), ("cutmix", cutmix_alpha)):
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"preview_dataset: the {name} alpha must be >= 0, got {value!r}")
+    for name, alpha in (("mixup", mixup_alpha), ("cutmix", cutmix_alpha)):
+        if not math.isfinite(alpha) or alpha < 0:
+            raise ConfigError(f"preview_dataset: the {name} alpha must be >= 0, got {alpha!r}")
     if len(dataset) == 0:
         raise ConfigError("preview_dataset: the dataset is empty")
     augment = create_transform(

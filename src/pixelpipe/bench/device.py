@@ -48,7 +48,7 @@ __all__ = ["RECIPE", "add_arguments", "main", "run"]
 #: The training recipe, as ``create_loader`` / ``create_transform`` arguments.
 RECIPE: dict[str, Any] = dict(is_training=True, auto_augment="rand-m9-mstd0.5-inc1", interpolation="bilinear")
 RE_PROB = 0.25
-MIXUP = dict(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1, num_classes=1000)
+MIXUP: dict[str, Any] = dict(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1, num_classes=1000)
 SIZE = 224
 _REPO = Path(__file__).resolve().parents[3]
 

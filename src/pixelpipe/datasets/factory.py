@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from ..errors import ConfigError, DatasetNotFoundError, UnknownReaderError
+from ..readers.base import Reader
 from ..readers.splits import EVAL_SPLITS, TRAIN_SPLITS, split_candidates
 from .image_dataset import ImageDataset
 
@@ -190,7 +191,7 @@ def create_dataset(
             f"create_dataset: {name!r}: TensorFlow Datasets (tfds/) are not supported by pixelpipe; "
             "use hfds/, wds/, torch/ or a folder / tar"
         )
-    reader_name = f"{prefix}/{rest}" if prefix else name
+    reader_name: Reader | str = f"{prefix}/{rest}" if prefix else name
     if prefix == "hfds":
         return ImageDataset(
             root,

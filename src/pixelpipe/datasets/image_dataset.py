@@ -201,9 +201,10 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
         ``fused`` (the transform decodes, :attr:`decodes_in_transform`): the sample is read but not decoded
         and the transform is applied here, so its decode errors follow the same policy.
         """
-        if fused:
+        transform = self.transform
+        if fused and transform is not None:  # (fused implies a transform: see decodes_in_transform)
             img, *rest = self._read(index, encoded=True)
-            return (self.transform(img), *rest)
+            return (transform(img), *rest)
         return self._read(index, encoded=False)
 
     def _read(self, index: int, encoded: bool) -> tuple[Any, ...]:
@@ -235,7 +236,7 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
                 name = self._safe_filename(index)
                 decode = decode_tensor if self.image_backend == "tensor" else decode_pil
                 img = decode(img, self.input_img_mode, filename=name, index=index, **self._decode_options())
-                if self.input_img_mode and decode is decode_pil and type(img) is not Image.Image:
+                if self.input_img_mode and isinstance(img, Image.Image) and type(img) is not Image.Image:
                     img = img.copy()  # a plain converted image (not a JpegImageFile), as the reference gives
         finally:
             if hasattr(source, "read") and hasattr(source, "close"):

@@ -296,7 +296,7 @@ def _open_pil(
 ) -> tuple[Image.Image, bool]:
     """Pillow's lazy open of ``raw`` after the header checks; ``(image, whether to keep Pillow quiet)``."""
     header = read_header(raw)
-    if header.pixels is not None:
+    if header.width is not None and header.height is not None:  # the size is known: check it first
         check_image_size(header.width, header.height, limit, filename=filename, index=index)
     quiet = _needs_quiet(header)
     with _pillow_bomb_quiet(quiet):
@@ -528,8 +528,10 @@ def decode_tensor(
     fmt = header.format
     plan = None
     # torchvision has no pixel limit: only images whose header size is known and allowed go to it
-    if fmt in _TV_FORMATS and header.pixels is not None and (not exif_transpose or fmt in _TV_ORIENTS):
-        check_image_size(header.width, header.height, limit, filename=filename, index=index)
+    width, height = header.width, header.height
+    tv_reads = fmt in _TV_FORMATS and (not exif_transpose or fmt in _TV_ORIENTS)
+    if tv_reads and width is not None and height is not None:
+        check_image_size(width, height, limit, filename=filename, index=index)
         plan = _tv_read_mode(fmt, mode, raw)
     if plan is not None:
         read_mode, to_grey = plan

@@ -135,12 +135,11 @@ class GaussianBlur(Transform):
         self.kernel_size = F.setup_size(kernel_size, "kernel_size", "GaussianBlur")
         if any(k <= 0 or k % 2 == 0 for k in self.kernel_size):
             raise ConfigError(f"GaussianBlur: kernel_size must be odd and positive, got {kernel_size!r}")
-        if is_real(sigma):
-            sigma = (sigma, sigma)
-        sigma = check_range(sigma, "sigma", "GaussianBlur", lo=0.0, lo_open=True)
-        if not sigma[0] <= sigma[1]:
-            raise ConfigError(f"GaussianBlur: sigma must be positive and (min, max), got {sigma!r}")
-        self.sigma = (float(sigma[0]), float(sigma[1]))
+        given = (sigma, sigma) if is_real(sigma) else sigma
+        low, high = check_range(given, "sigma", "GaussianBlur", lo=0.0, lo_open=True)
+        if not low <= high:
+            raise ConfigError(f"GaussianBlur: sigma must be positive and (min, max), got {(low, high)!r}")
+        self.sigma = (float(low), float(high))
 
     def make_params(self, img: Any, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.sigma[0], self.sigma[1]))

@@ -64,6 +64,8 @@ REDUCING_GAP = 1.25
 
 #: Image modes the tensor path runs on; other modes take the PIL path.
 _TENSOR_MODES = ("RGB", "L")
+# a failed reduced-size decode: decode the whole image instead
+_FALLBACK_ERRORS: tuple[type[BaseException], ...] = (RuntimeError, *_DECODE_ERRORS)
 
 
 def draft_scale(win_h: int, win_w: int, out_h: int, out_w: int) -> int:
@@ -162,7 +164,7 @@ class DecodeRandomResizedCrop(Transform):
                 full = decode_tensor(data, self.mode)
             out = F.resized_crop(full, c.top, c.left, c.height, c.width, self.rrc.size, c.interpolation)
             return tensor_to_pil(out) if self.output == "pil" else out
-        pil = Image.open(io.BytesIO(data))
+        pil: Image.Image = Image.open(io.BytesIO(data))
         width, height = pil.size
         drafted = pil.draft(self.mode, (max(1, width // params.scale), max(1, height // params.scale)))
         # A 1/s decode maps full-resolution x to x / s exactly (each 8x8 DCT block becomes 8/s pixels); its
@@ -273,7 +275,7 @@ class DecodePipeline(Compose):
         params = dc.params_for_size(header.height, header.width, True, rng)
         try:
             return dc.apply(img.data, params)
-        except (RuntimeError, *_DECODE_ERRORS):
+        except _FALLBACK_ERRORS:
             full = img.decode_tensor()  # what PIL can still decode, else ImageDecodeError (file, index)
             c = params.crop
             return F.resized_crop(full, c.top, c.left, c.height, c.width, dc.rrc.size, c.interpolation)
@@ -373,13 +375,14 @@ def _header_size(data: bytes) -> tuple[int, int, bool]:
     """``(height, width, is_jpeg)`` from the header; the size is checked against the pixel limit."""
     header = read_header(data)
     is_jpeg = header.format == "jpeg" and header.width is not None
-    if header.width is None or header.height is None:
+    width, height = header.width, header.height
+    if width is None or height is None:
         with warnings.catch_warnings():  # header only; the limit is checked below, Pillow's not needed
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as pil:
-                header = header._replace(width=pil.width, height=pil.height)
-    check_image_size(header.width, header.height)
-    return header.height, header.width, is_jpeg
+                width, height = pil.width, pil.height
+    check_image_size(width, height)
+    return height, width, is_jpeg
 
 
 def _as_bytes(img: Any) -> bytes:
