@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from typing import overload
 
 import numpy as np
 
@@ -97,9 +98,9 @@ class FileReader(Reader):
         return load_class_map(class_map, root) if class_map else None
 
     @property
-    def samples(self) -> SampleIndex:
+    def samples(self) -> Sequence[tuple[str, int]]:
         """Read-only sequence of ``(path, target)``; each path is ``os.path.join(root, relative path)``."""
-        return _RootedSamples(self.root, self.index)  # type: ignore[return-value]
+        return _RootedSamples(self.root, self.index)
 
     @property
     def targets(self) -> np.ndarray:
@@ -122,7 +123,7 @@ class FileReader(Reader):
         return rel
 
 
-class _RootedSamples(Sequence):
+class _RootedSamples(Sequence[tuple[str, int]]):
     """A lazy ``[(root/path, target), ...]`` view (the reference's ``samples`` list, without the list)."""
 
     __slots__ = ("_index", "_root")
@@ -133,7 +134,13 @@ class _RootedSamples(Sequence):
     def __len__(self) -> int:
         return len(self._index)
 
-    def __getitem__(self, i):
+    @overload
+    def __getitem__(self, i: int) -> tuple[str, int]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[str, int]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[str, int] | list[tuple[str, int]]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         rel, target = self._index[i]
