@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from pixelpipe.bench.data import jpeg_set
     from pixelpipe.io import decode_tensor
     from pixelpipe.rng import get_rng, manual_seed
-    from pixelpipe.transforms import create_transform
+    from pixelpipe.factories import create_transform
 
     torch.set_num_threads(1)
     manual_seed(0)

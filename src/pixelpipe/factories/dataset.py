@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..datasets.image_dataset import ImageDataset
 from ..errors import ConfigError, DatasetNotFoundError, UnknownReaderError
 from ..readers.splits import EVAL_SPLITS, TRAIN_SPLITS, split_candidates
-from .image_dataset import ImageDataset
 
 __all__ = ["EVAL_SPLITS", "TORCH_DATASETS", "TRAIN_SPLITS", "create_dataset", "find_split_root"]
 
@@ -202,7 +202,7 @@ def create_dataset(
             **kwargs,
         )
     if prefix in ("hfids", "wds"):
-        from .iterable import IterableImageDataset as iterable
+        from ..datasets.iterable import IterableImageDataset as iterable
 
         extra: dict[str, Any] = {}
         if prefix == "hfids":
