@@ -25,11 +25,11 @@ import torchvision.transforms.functional as TF
 
 from conftest import encode, make_image
 from pixelpipe import Mixup
+from pixelpipe.batch.color import BatchColorJitter
+from pixelpipe.batch.crop import CropWorkspace, exact_fp32_matmul, resized_crop, sample_crop_boxes
 from pixelpipe.device import DeviceAugment, decode_batch, pad_collate
 from pixelpipe.device import decode as D
 from pixelpipe.device.collate import encoded_collate
-from pixelpipe.device.color import BatchColorJitter
-from pixelpipe.device.crop import CropWorkspace, exact_fp32_matmul, resized_crop, sample_crop_boxes
 from pixelpipe.io import decode_tensor, read_header
 from pixelpipe.loader import PrefetchLoader
 from pixelpipe.rng import use_rng

@@ -1,4 +1,4 @@
-"""Batched RandAugment / AutoAugment / AugMix (pixelpipe.device.augment) against the per-sample path.
+"""Batched RandAugment / AutoAugment / AugMix (pixelpipe.batch.augment) against the per-sample path.
 
 * Replay: each sample's batched draws, converted with ``per_sample_params``, given to the per-sample
   transform on the PIL image (the reference's pixels) give the same pixels: identical with the default
@@ -22,8 +22,8 @@ from PIL import Image
 
 from _stats import ks_critical, ks_statistic
 from conftest import make_image
-from pixelpipe.device._sample import OpDraws
-from pixelpipe.device.augment import (
+from pixelpipe.batch._sample import OpDraws
+from pixelpipe.batch.augment import (
     BatchAugmentParams,
     BatchAugMix,
     BatchAugMixParams,

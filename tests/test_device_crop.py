@@ -1,4 +1,4 @@
-"""Batched crop boxes and resized crops (pixelpipe.device.crop) against the per-sample path."""
+"""Batched crop boxes and resized crops (pixelpipe.batch.crop) against the per-sample path."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torchvision.transforms.v2.functional as TF
 
 from _stats import ks_critical, ks_statistic
 from conftest import make_image
-from pixelpipe.device.crop import FILTERS, center_crop_boxes, flip, resized_crop, sample_crop_boxes
+from pixelpipe.batch.crop import FILTERS, center_crop_boxes, flip, resized_crop, sample_crop_boxes
 from pixelpipe.errors import ConfigError
 from pixelpipe.factories import create_transform
 from pixelpipe.transforms import RandomResizedCropAndInterpolation

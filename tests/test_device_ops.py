@@ -1,6 +1,6 @@
-"""Batched device ops (pixelpipe.device.ops) against the per-sample PIL ops, which equal the reference.
+"""Batched device ops (pixelpipe.batch.ops) against the per-sample PIL ops, which equal the reference.
 
-Stated tolerances (see the module docstring of pixelpipe.device.ops): every non-resampling op is identical
+Stated tolerances (see the module docstring of pixelpipe.batch.ops): every non-resampling op is identical
 to Pillow; resampling ops (bilinear, bicubic) have a mean absolute difference <= 0.02 level and more than
 1 level at under 0.1 % of pixels; nearest is identical to the per-sample tensor path and differs from Pillow
 (whose nearest affine runs in 16.16 fixed point) only at sample points on a pixel boundary (< 0.1 %).
@@ -18,8 +18,8 @@ from pixelpipe.augment import functional_pil as FP
 from pixelpipe.augment import functional_tensor as FT
 from pixelpipe.augment.ops import AugmentOp
 from pixelpipe.augment.registry import OPS
-from pixelpipe.device import _sample
-from pixelpipe.device import ops as D
+from pixelpipe.batch import _sample
+from pixelpipe.batch import ops as D
 
 DEVICES = [
     "cpu",

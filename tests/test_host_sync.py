@@ -21,11 +21,7 @@ FILES = sorted(
     [
         *(SRC / "device").glob("*.py"),
         SRC / "loader" / "prefetch.py",
-        SRC / "batch" / "mixup.py",
-        SRC / "batch" / "mixing.py",
-        SRC / "batch" / "_cpu_pairs.py",
-        SRC / "batch" / "_collate_mix.py",
-        SRC / "batch" / "targets.py",
+        *(SRC / "batch").glob("*.py"),
         SRC / "transforms" / "erasing.py",
         SRC / "_transfer.py",
     ]

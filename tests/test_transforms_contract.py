@@ -336,8 +336,8 @@ def _discovered() -> dict[str, type]:
     import sys
 
     from pixelpipe.batch import Mixup
-    from pixelpipe.device.augment import BatchAugment
-    from pixelpipe.device.color import BatchColorJitter
+    from pixelpipe.batch.augment import BatchAugment
+    from pixelpipe.batch.color import BatchColorJitter
     from pixelpipe.device.pipeline import DeviceAugment
 
     _import_package()
@@ -580,8 +580,8 @@ _DEVICE_FAMILY = dict(
 
 def _batch_catalogue() -> dict[str, BatchEntry]:
     from pixelpipe.batch import FastCollateMixup, Mixup
-    from pixelpipe.device.augment import BatchAugMix, BatchAutoAugment, BatchRandAugment
-    from pixelpipe.device.color import BatchColorJitter
+    from pixelpipe.batch.augment import BatchAugMix, BatchAutoAugment, BatchRandAugment
+    from pixelpipe.batch.color import BatchColorJitter
     from pixelpipe.device.pipeline import DeviceAugment
 
     mix = dict(mixup_alpha=0.8, cutmix_alpha=1.0, mode="elem", num_classes=5)

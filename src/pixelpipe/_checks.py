@@ -140,3 +140,30 @@ def check_range(
             owner, name, f"a (min, max) pair of {bounds.replace('a number', 'numbers', 1)}", value
         ) from None
     return a, b
+
+
+def check_jitter_range(
+    name: str,
+    value: Any,
+    center: float = 1.0,
+    bound: tuple[float, float] = (0, float("inf")),
+    clip: bool = True,
+) -> tuple[float, float] | None:
+    """A colour-jitter factor as a ``(min, max)`` range around ``center`` (``None``: no change), as
+    ``ColorJitter`` reads it: a number ``v`` gives ``(center - v, center + v)`` (clipped at 0 when ``clip``),
+    a pair is taken as given; the range must lie within ``bound``. Shared by the per-image and batched
+    jitter."""
+    if is_real(value):
+        check_real(value, name, "ColorJitter", lo=0.0)
+        lo, hi = center - float(value), center + float(value)
+        if clip:
+            lo = max(lo, 0.0)
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        lo, hi = check_range(value, name, "ColorJitter")
+    else:
+        raise ConfigError(f"ColorJitter: {name} must be a number >= 0 or a (min, max) pair, got {value!r}")
+    if not bound[0] <= lo <= hi <= bound[1]:
+        raise ConfigError(f"ColorJitter: {name} range ({lo}, {hi}) must lie within {bound} and be ordered")
+    if lo == hi == center:
+        return None
+    return lo, hi

@@ -15,8 +15,8 @@ import torch
 
 from .._transfer import to_device
 from ..errors import ConfigError
+from ..memory import advise_huge_pages
 from ._cpu_pairs import _mix_pairs_cpu
-from ._memory import advise_huge_pages
 
 __all__ = ["MixupParams", "mix_images"]
 

@@ -48,9 +48,9 @@ from torch.utils.data import default_collate
 
 from .._checks import check_int, check_prob, check_real
 from ..errors import ConfigError
+from ..memory import empty_batch
 from ..rng import get_rng
 from ._collate_mix import _as_arrays, _collate_mix_uint8
-from ._memory import empty_batch
 from .bbox import check_minmax, cutmix_bbox_and_lam
 from .mixing import MixupParams, mix_images
 from .targets import mixup_target, one_hot

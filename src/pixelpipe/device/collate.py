@@ -6,7 +6,7 @@ variable-size images there:
 
 * :class:`PaddedBatch` (workers decode): the ``uint8`` images top-left aligned in one zero-padded
   ``(B, C, H_max, W_max)`` tensor, with their ``(B, 2)`` sizes. One tensor moves to the device in one copy,
-  and the batched crop (:func:`pixelpipe.device.crop.resized_crop`) reads every image through per-sample
+  and the batched crop (:func:`pixelpipe.batch.crop.resized_crop`) reads every image through per-sample
   weights that never touch the padding, with no Python loop over the batch. ``H_max``/``W_max`` are rounded
   up to a multiple (``multiple=32`` by default in the loader) so that batches share a few shapes.
 * :class:`EncodedBatch` (workers read bytes, ``decode_on='device'``): the encoded bytes of the batch
@@ -35,9 +35,9 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
-from ..batch._memory import empty_batch
 from ..errors import ConfigError
 from ..io.decode import get_max_image_pixels, resolve_max_image_pixels
+from ..memory import empty_batch
 
 __all__ = ["EncodedBatch", "PaddedBatch", "encoded_collate", "pad_collate", "pad_images"]
 

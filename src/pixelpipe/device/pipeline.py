@@ -5,9 +5,9 @@ prefetcher and Mixup do to the batch, done to a whole batch of decoded ``uint8``
 (:class:`~pixelpipe.device.collate.PaddedBatch`) wherever the batch is, in the reference's order:
 
 1. random resized crop (or, for evaluation and ``no_aug``, the resize + centre crop), antialiased, with
-   the flips folded into the resampling weights (:mod:`pixelpipe.device.crop`), rounded to ``uint8``;
-2. RandAugment / AutoAugment / AugMix (:func:`pixelpipe.device.augment.batch_augment_from_config`), colour
-   jitter, greyscale and Gaussian blur (:mod:`pixelpipe.device.color`), per-sample, on ``uint8``;
+   the flips folded into the resampling weights (:mod:`pixelpipe.batch.crop`), rounded to ``uint8``;
+2. RandAugment / AutoAugment / AugMix (:func:`pixelpipe.batch.augment.batch_augment_from_config`), colour
+   jitter, greyscale and Gaussian blur (:mod:`pixelpipe.batch.color`), per-sample, on ``uint8``;
 3. conversion to ``img_dtype`` and normalisation;
 4. random erasing (:class:`pixelpipe.transforms.RandomErasing`, masked paste) and Mixup / CutMix
    (:class:`pixelpipe.batch.Mixup`).
@@ -19,8 +19,8 @@ are grouped by the op each sample drew, which needs the choices on the host, and
 and Mixup's parameters; drawing them there costs no device synchronisation (they reach the device by
 non-blocking copies from pinned memory, :func:`pixelpipe._transfer.to_device`), and a seed gives the same
 augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). The crop's float32
-products ignore a process-wide TF32 setting (:func:`pixelpipe.device.crop.exact_fp32_matmul`) and its
-buffers are reused from batch to batch (:class:`pixelpipe.device.crop.CropWorkspace`). Nothing in
+products ignore a process-wide TF32 setting (:func:`pixelpipe.batch.crop.exact_fp32_matmul`) and its
+buffers are reused from batch to batch (:class:`pixelpipe.batch.crop.CropWorkspace`). Nothing in
 :meth:`~DeviceAugment.apply` loops over the batch in
 Python (the op kinds, layers, jitter steps and erasing boxes are looped over, a number independent of the
 batch size). On the CPU, :class:`~pixelpipe.batch.Mixup` mixes large samples pair by pair, its fastest
@@ -29,7 +29,7 @@ path there; on accelerators it is one batched kernel.
 Differences from the per-sample CPU path, on the same parameters: the crop is the antialiased resize of
 the window computed in float32 (torch's ``uint8`` kernels round between the two passes): within 1 grey
 level, about 0.2 on average; colour jitter, greyscale and blur: within 1 level (hue: 2); augmentation ops:
-see :mod:`pixelpipe.device.augment`. The distributions are the same; the random streams are not (a seed
+see :mod:`pixelpipe.batch.augment`. The distributions are the same; the random streams are not (a seed
 gives other crops than the CPU path, as it gives other crops with another batch size).
 
 Example:
@@ -55,12 +55,12 @@ import numpy as np
 import torch
 
 from .._transfer import to_device
+from ..batch.color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
+from ..batch.crop import CropWorkspace, center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
 from ..recipe import AugmentRecipe
 from ..rng import torch_generator
-from .color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
-from .crop import CropWorkspace, center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
 
 __all__ = ["DeviceAugment", "DeviceAugmentParams"]
 
@@ -76,9 +76,9 @@ class DeviceAugmentParams:
         boxes: ``float64`` ``(B, 4)`` ``(top, left, height, width)`` source windows.
         bounds: ``(B, 4)`` ``(top, left, bottom, right)`` pixels the resampling may read, or ``None``
             (the window itself).
-        filters: ``int64`` ``(B,)`` interpolation ids (:data:`pixelpipe.device.crop.FILTERS`).
+        filters: ``int64`` ``(B,)`` interpolation ids (:data:`pixelpipe.batch.crop.FILTERS`).
         hflip, vflip: ``bool`` ``(B,)`` flips.
-        augment: the augmentation's parameters (:mod:`pixelpipe.device.augment`), or ``None``.
+        augment: the augmentation's parameters (:mod:`pixelpipe.batch.augment`), or ``None``.
         jitter: colour jitter parameters (:meth:`BatchColorJitter.sample`), or ``None``.
         grayscale: ``bool`` ``(B,)``, or ``None``.
         blur_sigma, blur: ``(B,)`` sigmas and ``bool`` mask of the Gaussian blur, or ``None``.
@@ -298,7 +298,7 @@ class DeviceAugment:
         self.auto_augment = r.auto_augment if aug_on else None
         self.augment = None
         if self.auto_augment:
-            from .augment import batch_augment_from_config
+            from ..batch.augment import batch_augment_from_config
 
             hparams = _augment_hparams(
                 self.size, interpolation, r.mean, self.auto_augment.startswith("augmix")

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch.utils.data import default_collate
 
-from ..batch._memory import empty_batch
 from ..errors import ConfigError
+from ..memory import empty_batch
 
 __all__ = ["fast_collate"]
 

@@ -40,10 +40,10 @@ import numpy as np
 import torch
 
 from .._transfer import to_device
-from ..batch._memory import BatchBuffers
 from ..config import adapt_to_chs  # defined in the bottom layer: the device path uses it too
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
+from ..memory import BatchBuffers
 from ..rng import derive_seed, get_rng, use_rng
 from .scheduled import ScheduledBatchSampler
 from .seeding import ERASE_TAG, find_seeded_sampler

@@ -15,35 +15,12 @@ from typing import Any
 import numpy as np
 import torchvision.transforms.v2.functional as TF
 
-from .._checks import check_prob, check_range, check_real, is_real
+from .._checks import check_jitter_range, check_prob, check_range, is_real
 from ..errors import ConfigError
 from . import functional as F
 from .base import Transform
 
 __all__ = ["ColorJitter", "GaussianBlur", "RandomGrayscale"]
-
-
-def _jitter_range(
-    name: str,
-    value: Any,
-    center: float = 1.0,
-    bound: tuple[float, float] = (0, float("inf")),
-    clip: bool = True,
-) -> tuple[float, float] | None:
-    if is_real(value):
-        check_real(value, name, "ColorJitter", lo=0.0)
-        lo, hi = center - float(value), center + float(value)
-        if clip:
-            lo = max(lo, 0.0)
-    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
-        lo, hi = check_range(value, name, "ColorJitter")
-    else:
-        raise ConfigError(f"ColorJitter: {name} must be a number >= 0 or a (min, max) pair, got {value!r}")
-    if not bound[0] <= lo <= hi <= bound[1]:
-        raise ConfigError(f"ColorJitter: {name} range ({lo}, {hi}) must lie within {bound} and be ordered")
-    if lo == hi == center:
-        return None
-    return lo, hi
 
 
 @dataclass(frozen=True)
@@ -70,10 +47,10 @@ class ColorJitter(Transform):
     """
 
     def __init__(self, brightness: Any = 0, contrast: Any = 0, saturation: Any = 0, hue: Any = 0) -> None:
-        self.brightness = _jitter_range("brightness", brightness)
-        self.contrast = _jitter_range("contrast", contrast)
-        self.saturation = _jitter_range("saturation", saturation)
-        self.hue = _jitter_range("hue", hue, center=0.0, bound=(-0.5, 0.5), clip=False)
+        self.brightness = check_jitter_range("brightness", brightness)
+        self.contrast = check_jitter_range("contrast", contrast)
+        self.saturation = check_jitter_range("saturation", saturation)
+        self.hue = check_jitter_range("hue", hue, center=0.0, bound=(-0.5, 0.5), clip=False)
 
     def make_params(self, img: Any, rng: np.random.Generator) -> JitterParams:
         order = tuple(int(i) for i in rng.permutation(4))

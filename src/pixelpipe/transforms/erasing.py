@@ -16,7 +16,7 @@ Differences from the reference, by design:
   touched, 16x faster there than masks for a 64-image batch);
 * the input is not modified unless ``inplace=True`` (the reference always erases in place); the copy
   made otherwise costs more than erasing itself on a CPU (a fresh batch-sized tensor; huge pages are
-  requested for it, see :mod:`pixelpipe.batch._memory`), so loaders should pass ``inplace=True``;
+  requested for it, see :mod:`pixelpipe.memory`), so loaders should pass ``inplace=True``;
 * noise for ``'rand'`` / ``'pixel'`` is drawn on the host from a CPU generator seeded per call (box by box,
   in drawing order) and moved to the input's device without a host sync, so a seed gives the same erased
   pixels on the CPU and on a GPU, with either paste; ``device`` only records intent (the reference makes
@@ -26,37 +26,19 @@ Differences from the reference, by design:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from .._checks import check_int, check_prob, check_real, is_real
-from .._transfer import to_device
-from ..batch._memory import advise_huge_pages
+from ..batch.erasing import ErasingParams, copy_for_erasing, paste_masks, paste_slices
 from ..errors import ConfigError
 from .base import Transform
 
 __all__ = ["ErasingParams", "RandomErasing"]
 
 _ATTEMPTS = 10
-
-
-@dataclass(frozen=True)
-class ErasingParams:
-    """Boxes for one call.
-
-    Attributes:
-        boxes: ``int64`` array ``(N, K, 4)`` of ``(top, left, height, width)``
-            (``N`` images, ``K`` = max count).
-        valid: ``bool`` array ``(N, K)``: which boxes are erased.
-        seed: seed of the torch generator that draws the noise of the ``'rand'`` and ``'pixel'`` modes.
-    """
-
-    boxes: np.ndarray
-    valid: np.ndarray
-    seed: int
 
 
 class RandomErasing(Transform):
@@ -166,136 +148,16 @@ class RandomErasing(Transform):
 
     def apply(self, img: torch.Tensor, params: ErasingParams) -> torch.Tensor:
         if not params.valid.any():
-            return img if self.inplace else _copy(img)
+            return img if self.inplace else copy_for_erasing(img)
         if self.mode != "const" and not img.is_floating_point():
             raise TypeError(f"RandomErasing: mode {self.mode!r} needs a float tensor, got {img.dtype}")
-        out = img if self.inplace else _copy(img)
+        out = img if self.inplace else copy_for_erasing(img)
         x = out if img.ndim == 4 else out.unsqueeze(0)
         if self.paste == "slices" or (self.paste == "auto" and x.device.type == "cpu"):
-            _paste_slices(x, params, self.mode)
+            paste_slices(x, params, self.mode)
         else:
-            _paste_masks(x, params, self.mode)
+            paste_masks(x, params, self.mode)
         return out
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(p={self.probability}, mode={self.mode}, count=({self.min_count}, {self.max_count}))"  # noqa: E501
-
-
-def _copy(img: torch.Tensor) -> torch.Tensor:
-    """``img.clone()``, asking for huge pages for a large copy before writing it faults its pages in."""
-    out = torch.empty_like(img)
-    advise_huge_pages(out)
-    return out.copy_(img)
-
-
-def _noise_generator(seed: int) -> torch.Generator:
-    """The generator of the ``'rand'`` / ``'pixel'`` noise: on the CPU on every device, so a seed gives the
-    same noise on the CPU and on a GPU (the noise is drawn on the host, then moved)."""
-    gen = torch.Generator()
-    gen.manual_seed(seed)
-    return gen
-
-
-def _box_colors(x: torch.Tensor, params: ErasingParams, gen: torch.Generator) -> torch.Tensor:
-    """``(N, K, C, 1, 1)`` ``'rand'`` colours, drawn on the host, on ``x``'s device and dtype."""
-    n, k = params.valid.shape
-    colors = torch.randn((n, k, x.shape[1], 1, 1), generator=gen)
-    return to_device(colors.to(x.dtype), x.device)
-
-
-def _box_noise(params: ErasingParams, channels: int, gen: torch.Generator) -> tuple[torch.Tensor, np.ndarray]:
-    """The ``'pixel'`` noise of every erased box, drawn on the host in box order (image by image, boxes in
-    drawing order), each box ``randn((C, h, w))`` in turn, back to back in one flat float32 tensor; and the
-    ``(N, K)`` offset of each box's noise in it (0 for boxes not erased)."""
-    sizes = np.where(params.valid, channels * params.boxes[..., 2] * params.boxes[..., 3], 0)
-    ends = np.cumsum(sizes.reshape(-1))
-    offsets = (ends - sizes.reshape(-1)).reshape(sizes.shape)
-    flat = torch.empty(int(ends[-1]) if ends.size else 0)
-    for f in np.flatnonzero(params.valid):  # erased boxes, a few per batch (the draws must be in turn)
-        i, j = divmod(int(f), params.valid.shape[1])
-        _, _, h, w = (int(v) for v in params.boxes[i, j])
-        start = int(offsets[i, j])
-        torch.randn(
-            (channels, h, w), generator=gen, out=flat[start : start + channels * h * w].view(channels, h, w)
-        )
-    return flat, offsets
-
-
-def _paste_slices(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
-    """Write each erased box as a slice (touches only erased pixels); later boxes paint over earlier ones.
-
-    A Python loop over the erased boxes, each a strided view of ``x`` written in place: on a CPU this is
-    the fastest way, as only erased pixels are touched and the per-box cost is a couple of microseconds
-    (box coordinates are converted to Python ints once, views are made with ``as_strided``).
-    """
-    k = params.valid.shape[1]
-    flat = np.flatnonzero(params.valid)  # row-major: image by image, boxes in drawing order
-    images = (flat // k).tolist()  # host-sync: none, NumPy
-    boxes = params.boxes.reshape(-1, 4)[flat].tolist()  # host-sync: none, NumPy
-    gen = _noise_generator(params.seed) if mode != "const" else None
-    c = x.shape[1]
-    colors = _box_colors(x, params, gen).flatten(0, 1) if mode == "rand" else None
-    noise = offsets = None
-    if mode == "pixel":
-        noise, offsets = _box_noise(params, c, gen)
-        noise, offsets = to_device(noise.to(x.dtype), x.device), offsets.reshape(-1)
-    sn, sc, sh, sw = x.stride()
-    base = x.storage_offset()
-    for f, i, (top, left, h, w) in zip(flat.tolist(), images, boxes):  # host-sync: none, NumPy
-        region = x.as_strided((c, h, w), (sc, sh, sw), base + i * sn + top * sh + left * sw)
-        if mode == "const":
-            region.zero_()
-        elif mode == "rand":
-            region.copy_(colors[f].expand(c, h, w))
-        else:
-            start = int(offsets[f])
-            region.copy_(noise[start : start + c * h * w].view(c, h, w))
-
-
-def _paste_masks(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
-    """Write all boxes with masked ops over the batch: no Python loop over images.
-
-    In ``'pixel'`` mode only the images that get a box are worked on (the boxes are known on the host, so
-    choosing them costs no device sync), and the noise, drawn on the host box by box as
-    :func:`_paste_slices` draws it, is moved once and gathered into the boxes: the same pixels as there.
-    """
-    if mode == "pixel":
-        rows = np.flatnonzero(params.valid.any(axis=1))
-        if rows.size < x.shape[0]:
-            index = to_device(torch.from_numpy(rows), x.device)
-            sub = x.index_select(0, index)
-            _paste_masks(sub, ErasingParams(params.boxes[rows], params.valid[rows], params.seed), mode)
-            x.index_copy_(0, index, sub)
-            return
-    n, c, height, width = x.shape
-    dev = x.device
-    boxes = to_device(torch.from_numpy(params.boxes), dev)
-    valid = to_device(torch.from_numpy(params.valid), dev)
-    top, left, h, w = boxes.unbind(-1)
-    ys = torch.arange(height, device=dev)
-    xs = torch.arange(width, device=dev)
-    in_y = (ys >= top[..., None]) & (ys < (top + h)[..., None])  # (N, K, H)
-    in_x = (xs >= left[..., None]) & (xs < (left + w)[..., None])  # (N, K, W)
-    masks = in_y[..., :, None] & in_x[..., None, :] & valid[..., None, None]  # (N, K, H, W)
-    if mode == "const":
-        x.masked_fill_(masks.any(1)[:, None], 0)
-        return
-    gen = _noise_generator(params.seed)
-    if mode == "pixel":
-        noise, offsets = _box_noise(params, c, gen)
-        noise = to_device(noise.to(x.dtype), dev)
-        off = to_device(torch.from_numpy(offsets), dev)
-        chan = torch.arange(c, device=dev).view(1, c, 1, 1)
-        for j in range(masks.shape[1]):  # boxes per image, not images: later boxes paint over earlier ones
-            hj, wj = h[:, j].view(n, 1, 1, 1), w[:, j].view(n, 1, 1, 1)
-            rel = (ys.view(1, 1, height, 1) - top[:, j].view(n, 1, 1, 1)) * wj + (
-                xs.view(1, 1, 1, width) - left[:, j].view(n, 1, 1, 1)
-            )
-            idx = off[:, j].view(n, 1, 1, 1) + chan * (hj * wj) + rel  # (N, C, H, W)
-            inside = masks[:, j, None]
-            vals = noise[torch.where(inside, idx, 0)]
-            x.copy_(torch.where(inside, vals, x))
-        return
-    colors = _box_colors(x, params, gen)
-    for j in range(masks.shape[1]):  # later boxes paint over earlier ones, as when drawn in turn
-        x.copy_(torch.where(masks[:, j, None], colors[:, j], x))

@@ -1,7 +1,7 @@
 """Batched geometric ops on ``uint8`` ``(B, C, H, W)``: one affine resampling with per-sample matrices.
 
 Rotate, ShearX/Y, TranslateX/Y and TranslateX/YRel are :func:`affine_batch` with per-sample matrices in
-Pillow's convention (:func:`affine_matrices`); see :mod:`pixelpipe.device.ops` for the tolerances.
+Pillow's convention (:func:`affine_matrices`); see :mod:`pixelpipe.batch.ops` for the tolerances.
 """
 
 from __future__ import annotations

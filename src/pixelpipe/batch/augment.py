@@ -12,7 +12,7 @@ distributions, but for a whole ``uint8`` ``(B, C, H, W)`` batch on any device:
   clamped to ``[0, magnitude_max or 10]``), the sign, the interpolation and the blur radius; for AugMix the
   Dirichlet chain weights, the Beta blend factor and the depth of each chain (1-3);
 * :meth:`BatchAugment.apply` is pure: for each layer it loops over the op kinds present (about 15), never
-  over the batch; each kind runs once on the samples that drew it (:mod:`pixelpipe.device.ops`), and all
+  over the batch; each kind runs once on the samples that drew it (:mod:`pixelpipe.batch.ops`), and all
   geometric ops of a layer share one affine resampling. With parameters kept on the CPU (the default of
   ``__call__``), grouping the samples needs no device synchronisation.
 
@@ -20,7 +20,7 @@ Tolerance: given the same draws (:meth:`BatchRandAugment.per_sample_params` and 
 draws to the per-sample transform's parameters), the output equals the per-sample transform's on the PIL
 image, i.e. the reference's pixels, for every policy tested (``tests/test_device_augment.py``), with
 bilinear and bicubic geometric ops. With ``hparams['interpolation'] = 'nearest'`` Pillow's fixed-point
-nearest differs at pixel boundaries (see :mod:`pixelpipe.device.ops`): under 0.5 % of pixels, mean under
+nearest differs at pixel boundaries (see :mod:`pixelpipe.batch.ops`): under 0.5 % of pixels, mean under
 0.05 level after a whole policy. AugMix mixes in float32 exactly as the per-sample path does.
 
 Example:
@@ -81,7 +81,7 @@ class BatchAugmentParams:
     """One call's draws for :class:`BatchRandAugment` / :class:`BatchAutoAugment`.
 
     Attributes:
-        layers: ``(B, L)`` draws (:class:`~pixelpipe.device._sample.OpDraws`): op slot, applied mask,
+        layers: ``(B, L)`` draws (:class:`~pixelpipe.batch._sample.OpDraws`): op slot, applied mask,
             magnitude, sign, argument and interpolation per sample and layer, applied in layer order.
         sub_policy: AutoAugment's ``(B,)`` sub-policy index; ``None`` for RandAugment.
     """

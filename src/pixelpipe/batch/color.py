@@ -33,10 +33,10 @@ from typing import Any
 import torch
 import torch.nn.functional as TNF
 
+from .._checks import check_jitter_range
 from .._transfer import cached_constant, to_device
 from ..errors import ConfigError
 from ..rng import torch_generator
-from ..transforms.color import _jitter_range
 
 __all__ = ["BatchColorJitter", "batch_gaussian_blur", "batch_grayscale"]
 
@@ -122,10 +122,10 @@ class BatchColorJitter:
         self, brightness: Any = 0, contrast: Any = 0, saturation: Any = 0, hue: Any = 0, p: float = 1.0
     ):
         self.ranges = (
-            _jitter_range("brightness", brightness),
-            _jitter_range("contrast", contrast),
-            _jitter_range("saturation", saturation),
-            _jitter_range("hue", hue, center=0.0, bound=(-0.5, 0.5), clip=False),
+            check_jitter_range("brightness", brightness),
+            check_jitter_range("contrast", contrast),
+            check_jitter_range("saturation", saturation),
+            check_jitter_range("hue", hue, center=0.0, bound=(-0.5, 0.5), clip=False),
         )
         if not 0.0 <= float(p) <= 1.0:
             raise ConfigError(f"BatchColorJitter: p must be in [0, 1], got {p!r}")

@@ -5,7 +5,7 @@
 * GaussianBlur runs Pillow's three extended box-blur passes per axis in exact float64 fixed point, with one
   kernel per sample (a grouped convolution; radii differ per sample): **identical**.
 
-See :mod:`pixelpipe.device.ops` for the conventions shared by every op.
+See :mod:`pixelpipe.batch.ops` for the conventions shared by every op.
 """
 
 from __future__ import annotations

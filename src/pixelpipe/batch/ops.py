@@ -37,9 +37,9 @@ bicubic), and truncation turns the smallest error into a whole level.
 Arguments are converted to float64 (fractions, angles, factors) or int64; pass float64 tensors (or Python
 numbers) to keep them exact: a float32 ``-0.2`` turns a 16-pixel shift into a 16.0000002-pixel one.
 
-Layout: the colour ops live in :mod:`pixelpipe.device.ops_color`, the filters in
-:mod:`pixelpipe.device.ops_filter`, the geometric ops in :mod:`pixelpipe.device.ops_geometric` and the shared
-plumbing in :mod:`pixelpipe.device._ops_common`; this module holds the kernel table and re-exports every name
+Layout: the colour ops live in :mod:`pixelpipe.batch.ops_color`, the filters in
+:mod:`pixelpipe.batch.ops_filter`, the geometric ops in :mod:`pixelpipe.batch.ops_geometric` and the shared
+plumbing in :mod:`pixelpipe.batch._ops_common`; this module holds the kernel table and re-exports every name
 of ``__all__``.
 
 Example:

@@ -6,7 +6,7 @@
 * blends (Color, Desaturate, Contrast, Brightness) use Pillow's fixed-point luma, an exact integer mean and
   Pillow's float32 truncating blend with a per-sample factor: **identical** in the tests.
 
-See :mod:`pixelpipe.device.ops` for the conventions shared by every op.
+See :mod:`pixelpipe.batch.ops` for the conventions shared by every op.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ class OpTable:
     Attributes:
         ops: the per-sample ops, in slot order.
         kinds: each slot's functional name (``OpSpec.fn``), the key of
-            :data:`pixelpipe.device.ops.KERNELS`.
+            :data:`pixelpipe.batch.ops.KERNELS`.
         fill: the fill colour of the geometric ops (shared by every slot).
         interpolations: the PIL interpolation codes geometric ops choose from, uniformly (shared).
     """

@@ -1,4 +1,4 @@
-"""Shared plumbing of the batched device ops (:mod:`pixelpipe.device.ops`): argument types and checks,
+"""Shared plumbing of the batched device ops (:mod:`pixelpipe.batch.ops`): argument types and checks,
 per-sample arguments, exact division, and the mask gating every op goes through."""
 
 from __future__ import annotations
