@@ -244,14 +244,18 @@ def test_one_recipe_drives_the_cpu_transform_and_device_augment_alike(auto_augme
 
 def test_device_keyword_constructor_is_a_recipe_wrapper() -> None:
     aug = DeviceAugment(32, hflip=0.25, re_prob=0.5, grayscale_prob=None)
-    assert aug.recipe == AugmentRecipe(input_size=32, is_training=True, hflip=0.25, re_prob=0.5, grayscale_prob=None)
+    assert aug.recipe == AugmentRecipe(
+        input_size=32, is_training=True, hflip=0.25, re_prob=0.5, grayscale_prob=None
+    )
     assert repr(DeviceAugment.from_recipe(aug.recipe)) == repr(aug)
     with pytest.raises(ConfigError, match="AugmentRecipe"):
         DeviceAugment.from_recipe({"input_size": 32})  # type: ignore[arg-type]  # the point: not a recipe
 
 
 def test_device_loader_parts_read_the_recipe() -> None:
-    recipe = AugmentRecipe(input_size=16, is_training=True, use_prefetcher=True, vflip=0.5, channels_last=True)
+    recipe = AugmentRecipe(
+        input_size=16, is_training=True, use_prefetcher=True, vflip=0.5, channels_last=True
+    )
     _, _, aug = device_loader_parts(recipe)
     assert aug.recipe is recipe and aug.vflip == 0.5 and aug.channels_last
     with pytest.raises(ConfigError, match="use_prefetcher"):

@@ -283,7 +283,7 @@ class AugmentRecipe:
     # --- derived values
 
     @property
-    def img_size(self) -> int | tuple[int, ...] | list[int]:
+    def img_size(self) -> int | Sequence[int]:
         """The output size the crops take: ``input_size``, or its last two values (a list stays a list)."""
         size = self.input_size
         if isinstance(size, (list, tuple)):

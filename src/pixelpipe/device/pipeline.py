@@ -311,7 +311,8 @@ class DeviceAugment:
         if aug_on and r.color_jitter is not None and not disable_jitter:
             cj = r.color_jitter if isinstance(r.color_jitter, tuple) else (float(r.color_jitter),) * 3
             p = 1.0 if r.color_jitter_prob is None else float(r.color_jitter_prob)
-            jitter = BatchColorJitter(*cj, p=p)
+            hue = cj[3] if len(cj) > 3 else 0
+            jitter = BatchColorJitter(cj[0], cj[1], cj[2], hue, p=p)
             self.jitter = jitter if jitter.enabled else None
         self.grayscale_prob = float(r.grayscale_prob or 0.0) if aug_on else 0.0
         self.blur_prob = float(r.gaussian_blur_prob or 0.0) if aug_on else 0.0

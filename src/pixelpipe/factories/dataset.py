@@ -222,6 +222,7 @@ def create_dataset(
             **kwargs,
         )
     path = _require_root(root, "a folder / tar dataset")
+    reader: Any = reader_name
     if search_split and os.path.isdir(path):
         path = find_split_root(path, split)
     elif search_split and not reader_name and os.path.isfile(path) and path.lower().endswith(".tar"):
@@ -229,10 +230,10 @@ def create_dataset(
         from ..readers.factory import create_reader
 
         tar_opts = {k: kwargs.pop(k) for k in _TAR_READER_OPTIONS if k in kwargs}
-        reader_name = create_reader("", root=path, class_map=class_map, tar_split=split, **tar_opts)
+        reader = create_reader("", root=path, class_map=class_map, tar_split=split, **tar_opts)
     return ImageDataset(
         path,
-        reader=reader_name,
+        reader=reader,
         class_map=class_map,
         load_bytes=load_bytes,
         input_img_mode=input_img_mode,

@@ -40,7 +40,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -57,6 +57,7 @@ from ..loader.samplers import OrderedDistributedSampler, RepeatAugSampler
 from ..loader.scheduled import ScheduledBatchSampler, ScheduledTransformDataset
 from ..loader.seeding import SeededCollate, SeededDataset, SeededSampler, check_worker_seeding, worker_init
 from ..recipe import AugmentRecipe
+from ..transforms.compose import Compose
 from ..transforms.decode_crop import fuse_decode
 from ..transforms.factory import transforms_from_recipe
 from .device_loader import DevicePrefetchLoader, device_loader_parts
@@ -87,7 +88,7 @@ def _scheduled_sizes(
         raise ConfigError(
             f"create_loader: input_size_choices must be a non-empty sequence of sizes, got {choices!r}."
         )
-    sizes = []
+    sizes: list[tuple[int, int, int]] = []
     for size in choices:
         if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             size = (channels, int(size), int(size))
@@ -103,7 +104,8 @@ def _scheduled_sizes(
             )
         if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in size):
             raise ConfigError(f"create_loader: input size choice {size!r} must have positive int dimensions.")
-        sizes.append(tuple(int(d) for d in size))
+        c, h, w = (int(d) for d in size)
+        sizes.append((c, h, w))
     if batch_size_choices is None:
         batch_sizes = [batch_size] * len(sizes)
     elif isinstance(batch_size_choices, Sequence) and len(batch_size_choices) == len(sizes):
@@ -355,9 +357,9 @@ def create_loader(
         # one transform per input size; the dataset returns decoded images and the wrapper applies the
         # transform of each batch's choice
         dataset.transform = None
-        dataset = ScheduledTransformDataset(
-            dataset, [transforms_from_recipe(recipe.replace(input_size=size)) for size in scheduled[0]]
-        )
+        # separate=False here (num_aug_splits is refused above): each pipeline is one Compose
+        per_size = [cast(Compose, transforms_from_recipe(recipe.replace(input_size=s))) for s in scheduled[0]]
+        dataset = ScheduledTransformDataset(dataset, per_size)
     else:
         # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
         dataset.transform = fuse_decode(transforms_from_recipe(recipe))
