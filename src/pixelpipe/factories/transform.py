@@ -9,12 +9,132 @@ reference).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, overload
 
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..recipe import AugmentRecipe
+from ..transforms.compose import Compose
 from ..transforms.factory import Pipeline, Size, transforms_from_recipe
 
 __all__ = ["create_transform"]
+
+
+@overload
+def create_transform(
+    input_size: Size = 224,
+    is_training: bool = False,
+    no_aug: bool = False,
+    train_crop_mode: str | None = None,
+    scale: Sequence[float] | None = None,
+    ratio: Sequence[float] | None = None,
+    hflip: float = 0.5,
+    vflip: float = 0.0,
+    color_jitter: float | Sequence[float] | None = 0.4,
+    color_jitter_prob: float | None = None,
+    grayscale_prob: float | None = 0.0,
+    gaussian_blur_prob: float | None = 0.0,
+    auto_augment: str | None = None,
+    interpolation: str = "bilinear",
+    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    re_prob: float = 0.0,
+    re_mode: str = "const",
+    re_count: int = 1,
+    re_num_splits: int = 0,
+    crop_pct: float | None = None,
+    crop_mode: str | None = None,
+    crop_border_pixels: int | None = None,
+    tf_preprocessing: bool = False,
+    use_prefetcher: bool = False,
+    normalize: bool = True,
+    separate: Literal[False] = False,
+    naflex: bool = False,
+    patch_size: Size = 16,
+    max_seq_len: int = 576,
+    patchify: bool = False,
+    patchify_channels_last: bool = True,
+    patchify_flatten: bool = True,
+    backend: str = "tensor",
+) -> Compose: ...
+
+
+@overload
+def create_transform(
+    input_size: Size = 224,
+    is_training: bool = False,
+    no_aug: bool = False,
+    train_crop_mode: str | None = None,
+    scale: Sequence[float] | None = None,
+    ratio: Sequence[float] | None = None,
+    hflip: float = 0.5,
+    vflip: float = 0.0,
+    color_jitter: float | Sequence[float] | None = 0.4,
+    color_jitter_prob: float | None = None,
+    grayscale_prob: float | None = 0.0,
+    gaussian_blur_prob: float | None = 0.0,
+    auto_augment: str | None = None,
+    interpolation: str = "bilinear",
+    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    re_prob: float = 0.0,
+    re_mode: str = "const",
+    re_count: int = 1,
+    re_num_splits: int = 0,
+    crop_pct: float | None = None,
+    crop_mode: str | None = None,
+    crop_border_pixels: int | None = None,
+    tf_preprocessing: bool = False,
+    use_prefetcher: bool = False,
+    normalize: bool = True,
+    *,
+    separate: Literal[True],
+    naflex: bool = False,
+    patch_size: Size = 16,
+    max_seq_len: int = 576,
+    patchify: bool = False,
+    patchify_channels_last: bool = True,
+    patchify_flatten: bool = True,
+    backend: str = "tensor",
+) -> tuple[Compose, Compose, Compose]: ...
+
+
+@overload
+def create_transform(
+    input_size: Size = 224,
+    is_training: bool = False,
+    no_aug: bool = False,
+    train_crop_mode: str | None = None,
+    scale: Sequence[float] | None = None,
+    ratio: Sequence[float] | None = None,
+    hflip: float = 0.5,
+    vflip: float = 0.0,
+    color_jitter: float | Sequence[float] | None = 0.4,
+    color_jitter_prob: float | None = None,
+    grayscale_prob: float | None = 0.0,
+    gaussian_blur_prob: float | None = 0.0,
+    auto_augment: str | None = None,
+    interpolation: str = "bilinear",
+    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+    std: Sequence[float] = IMAGENET_DEFAULT_STD,
+    re_prob: float = 0.0,
+    re_mode: str = "const",
+    re_count: int = 1,
+    re_num_splits: int = 0,
+    crop_pct: float | None = None,
+    crop_mode: str | None = None,
+    crop_border_pixels: int | None = None,
+    tf_preprocessing: bool = False,
+    use_prefetcher: bool = False,
+    normalize: bool = True,
+    separate: bool = False,
+    naflex: bool = False,
+    patch_size: Size = 16,
+    max_seq_len: int = 576,
+    patchify: bool = False,
+    patchify_channels_last: bool = True,
+    patchify_flatten: bool = True,
+    backend: str = "tensor",
+) -> Pipeline: ...
 
 
 def create_transform(
