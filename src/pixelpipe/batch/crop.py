@@ -339,6 +339,7 @@ def resample_weights(
     center = start[:, None] + (i + 0.5) * scale[:, None]  # (B, out)
     j = torch.arange(in_size, device=dev, dtype=fdt)
     inside = (j >= lo[:, None]) & (j < hi[:, None])  # (B, in)
+    ids: tuple[int, ...]
     if isinstance(filters, int):
         ids = (filters,)
     elif choices is not None:
@@ -362,7 +363,7 @@ def resample_weights(
             w = (j == src[:, :, None]).to(dtype)
         else:  # the box filter's edges are ties: decide them in double precision, as PIL does
             w = _filter(fid, x64).to(dtype) if fid == 3 else _filter(fid, x)
-        if k == 0:
+        if k == 0 or isinstance(filters, int):  # (one filter for the batch: one id, k == 0)
             weights = w
         else:
             weights = torch.where((filters == fid)[:, None, None], w, weights)

@@ -207,14 +207,23 @@ def encoded_collate(batch: Sequence[Any]) -> tuple[EncodedBatch, torch.Tensor]:
     if len(batch) == 0:
         raise ConfigError("encoded_collate: got an empty batch.")
     targets = _targets(batch, "encoded_collate")
-    chunks, modes, names, indices, limits, orients = [], [], [], [], [], []
+    chunks: list[np.ndarray] = []
+    modes: list[str | None] = []
+    names: list[str | None] = []
+    indices: list[int | None] = []
+    limits: list[int | None] = []
+    orients: list[bool] = []
     default_limit = get_max_image_pixels()
     for i, (img, *_rest) in enumerate(batch):
-        mode, name, index, limit, orient = "RGB", None, None, default_limit, False
+        mode: str | None = "RGB"
+        name: str | None = None
+        index: int | None = None
+        limit, orient = default_limit, False
         if isinstance(img, EncodedImage):
             # resolved here: USE_DEFAULT is a per-process sentinel that does not survive pickling
             limit, orient = resolve_max_image_pixels(img.max_image_pixels), bool(img.exif_transpose)
-            img, mode, name, index = img.data, img.mode, img.filename, img.index
+            mode, name, index = img.mode, img.filename, img.index
+            img = img.data
         if isinstance(img, (bytes, bytearray, memoryview)):
             chunk = np.frombuffer(img, dtype=np.uint8)
         elif isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 1:

@@ -80,7 +80,7 @@ class _Meta(NamedTuple):
 
     mode: str | None
     filename: str | None
-    index: int | None
+    sample_index: int | None  # (not ``index``: that is tuple's method)
     max_image_pixels: Any
     exif_transpose: bool
 
@@ -98,8 +98,9 @@ def _as_items(batch: EncodedBatch | Sequence[Any]) -> tuple[list[torch.Tensor], 
                 f"{[len(f) for f in fields]}; build it with encoded_collate."
             )
         return items, [_Meta(*m) for m in zip(*fields)]
+    samples: Sequence[Any] = batch  # a list of encoded images (mypy keeps the NamedTuple in the union)
     items = []
-    for b in batch:
+    for b in samples:
         if isinstance(b, torch.Tensor):
             items.append(b)
         else:
@@ -109,13 +110,13 @@ def _as_items(batch: EncodedBatch | Sequence[Any]) -> tuple[list[torch.Tensor], 
 
 def _check_size(header: ImageHeader, meta: _Meta) -> None:
     """The size the header declares against the sample's limit (unknown sizes: the CPU decoder checks)."""
-    if header.pixels is not None:
+    if header.width is not None and header.height is not None:
         check_image_size(
             header.width,
             header.height,
             meta.max_image_pixels,
             filename=meta.filename,
-            index=meta.index,
+            index=meta.sample_index,
         )
 
 
@@ -150,7 +151,7 @@ def _cpu_decode(raw: bytes, meta: _Meta) -> torch.Tensor:
         raw,
         meta.mode,
         filename=meta.filename,
-        index=meta.index,
+        index=meta.sample_index,
         max_image_pixels=meta.max_image_pixels,
         exif_transpose=meta.exif_transpose,
     )
@@ -230,7 +231,7 @@ def _gpu_decode(
             m.mode in ("RGB", "L")
             and h.format == "jpeg"
             and h.pixels is not None
-            and jpeg_components(memoryview(data.numpy())) in (1, 3)  # host-sync: none, host bytes
+            and jpeg_components(data.numpy().data) in (1, 3)  # host-sync: none, host bytes
         ):
             groups.setdefault(m.mode, []).append(i)
     if groups and device.type == "cuda":
