@@ -38,7 +38,7 @@ from PIL import Image
 
 from ..base.transform import Transform
 from ..errors import ConfigError
-from . import functional_tensor as FT
+from ..ops._cpu import cpu_fast, from_hwc, hwc, to_pil
 from .config import AugMixConfig, parse_augmix
 from .ops import AugmentOp, check_ops
 from .policies import AUGMIX_TRANSFORMS
@@ -133,8 +133,8 @@ def _pil_array(img: Image.Image) -> np.ndarray:
 def _tensor_array(img: Any) -> np.ndarray | None:
     """One CPU uint8 ``(C, H, W)`` tensor (C = 1 or 3) as an ``(H, W, C)`` array (a view when its memory
     is channels-last); ``None`` for anything else."""
-    if isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 3 and FT._cpu_fast(img):
-        return FT._hwc(img)
+    if isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 3 and cpu_fast(img):
+        return hwc(img)
     return None
 
 
@@ -226,8 +226,8 @@ class AugMixAugment(Transform):
             if mixed_img.mode != img.mode:
                 mixed_img = mixed_img.convert(img.mode)
             return blend(img, mixed_img, params.m)
-        out = Image.blend(FT._to_pil(base), FT._to_pil(mixed8), float(params.m))  # exact float32 blend
-        return FT._from_hwc(np.asarray(out))
+        out = Image.blend(to_pil(base), to_pil(mixed8), float(params.m))  # exact float32 blend
+        return from_hwc(np.asarray(out))
 
     def _apply_torch(self, img: torch.Tensor, params: AugMixParams) -> torch.Tensor:
         mixed = torch.zeros(img.shape, dtype=torch.float32, device=img.device)
