@@ -176,9 +176,12 @@ class _Applier:
         device = x.device
         for k, idx in _groups(kind, len(self.kind_names)):  # op kinds, not samples
             kernel = D.KERNELS[self.kind_names[k]]
+            fn = kernel.batched
+            if fn is None:  # pragma: no cover - only geometric kinds have none, and they are not grouped here
+                raise RuntimeError(f"op kind {kernel.name!r} has no batched kernel")
             idx_d = to_device(idx, device)
             static = kernel.host_static(cpu.arg.index_select(0, idx)) if kernel.host_static else {}
-            out = kernel.fn(x.index_select(0, idx_d), dev.arg.index_select(0, idx_d), **static)
+            out = fn(x.index_select(0, idx_d), dev.arg.index_select(0, idx_d), **static)
             x.index_copy_(0, idx_d, out)
         if not bool(geometric.any()):  # host-sync: none, a CPU tensor (draws are kept on the host)
             return

@@ -67,7 +67,6 @@ from ..ops.color import (
 )
 from ..ops.filter import gaussian_blur, sharpness
 from ..ops.geometric import (
-    GEOMETRIC_KINDS,
     INTERPOLATION_CODES,
     affine_batch,
     affine_matrices,
@@ -121,3 +120,6 @@ kernel ``fn(img_subset, arg_subset, **static)``, ``None`` for geometric kinds, w
 
 KERNELS: dict[str, Kernel] = dict(KINDS)
 """Functional name → :class:`Kernel`, covering every op of :data:`pixelpipe.ops.OPS` (derived from it)."""
+
+GEOMETRIC_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.geometric)
+"""The functional names of the resampling ops."""

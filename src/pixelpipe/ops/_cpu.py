@@ -216,11 +216,11 @@ def shift_cv2(arr: np.ndarray, dx: float, dy: float, fill: float | Sequence[floa
             h + 2 * (axis == 0), w + 2 * (axis == 1), ch
         )
         start = lo + whole + 1  # padded index of the left/top neighbour of output lo
-        index = [slice(None)] * 2
-        index[axis] = slice(start, start + hi - lo)
-        first = padded[tuple(index)]
-        index[axis] = slice(start + 1, start + 1 + hi - lo)
-        second = padded[tuple(index)]
+        window: list[slice] = [slice(None)] * 2
+        window[axis] = slice(start, start + hi - lo)
+        first = padded[tuple(window)]
+        window[axis] = slice(start + 1, start + 1 + hi - lo)
+        second = padded[tuple(window)]
         region = [slice(None)] * 2
         region[axis] = slice(lo, hi)
         if t == 0.0:

@@ -73,6 +73,8 @@ def rotate_matrix(degrees: Any, height: int, width: int) -> Any:
         >>> rotate_matrix(90.0, 4, 4)
         (0.0, -1.0, 4.0, 1.0, 0.0, 0.0)
     """
+    cos_a: Any
+    sin_a: Any
     if isinstance(degrees, torch.Tensor):
         angle = -torch.deg2rad(degrees.double())
         cos_a, sin_a = torch.round(torch.cos(angle), decimals=15), torch.round(torch.sin(angle), decimals=15)
@@ -134,9 +136,13 @@ def affine_matrices(kind: str, arg: torch.Tensor, height: int, width: int) -> to
         >>> affine_matrices('translate_x_rel', torch.tensor([0.5]), 10, 20).tolist()
         [[1.0, 0.0, 10.0, 0.0, 1.0, 0.0]]
     """
-    if kind not in _MATRICES:
-        raise ValueError(f"unknown geometric op {kind!r}; valid: {', '.join(GEOMETRIC_KINDS)}")
-    out: torch.Tensor = _MATRICES[kind](arg.double(), height, width)
+    from . import KINDS  # the registry (this module is one of its op modules)
+
+    op = KINDS.get(kind)
+    if op is None or op.matrix is None:
+        valid = ", ".join(k.name for k in KINDS.values() if k.matrix is not None)
+        raise ValueError(f"unknown geometric op {kind!r}; valid: {valid}")
+    out: torch.Tensor = op.matrix(arg.double(), height, width)
     return out
 
 
@@ -182,6 +188,11 @@ def _cubic(
     return v2 + d * (p2 + d * (p3 + d * p4))
 
 
+def _cubic4(v: Sequence[torch.Tensor], d: torch.Tensor) -> torch.Tensor:
+    """:func:`_cubic` through four taps given as a sequence."""
+    return _cubic(v[0], v[1], v[2], v[3], d)
+
+
 def _sample(
     img: torch.Tensor, xin: torch.Tensor, yin: torch.Tensor, mode: str, axis: str | None
 ) -> torch.Tensor:
@@ -209,13 +220,13 @@ def _sample(
         return top.add_(bottom.sub_(top).mul_(dy))
     if axis == "x":  # dy == 0: the cubic along y returns row y0 exactly
         r0 = taps.rows(y0)
-        return _cubic(*(taps(r0, taps.cols(x0 + i)) for i in (-1, 0, 1, 2)), dx)
+        return _cubic4([taps(r0, taps.cols(x0 + i)) for i in (-1, 0, 1, 2)], dx)
     if axis == "y":
         c0 = taps.cols(x0)
-        return _cubic(*(taps(taps.rows(y0 + j), c0) for j in (-1, 0, 1, 2)), dy)
+        return _cubic4([taps(taps.rows(y0 + j), c0) for j in (-1, 0, 1, 2)], dy)
     cols = [taps.cols(x0 + i) for i in (-1, 0, 1, 2)]
-    rows = [_cubic(*(taps(taps.rows(y0 + j), c) for c in cols), dx) for j in (-1, 0, 1, 2)]
-    return _cubic(*rows, dy)
+    rows = [_cubic4([taps(taps.rows(y0 + j), c) for c in cols], dx) for j in (-1, 0, 1, 2)]
+    return _cubic4(rows, dy)
 
 
 def _matrix_axis(matrix: torch.Tensor) -> str | None:
@@ -464,9 +475,7 @@ TRANSLATE_Y_REL = _geometric_kind("translate_y_rel", P.translate_y_rel, translat
 _KINDS = (ROTATE, SHEAR_X, SHEAR_Y, TRANSLATE_X, TRANSLATE_Y, TRANSLATE_X_REL, TRANSLATE_Y_REL)
 
 GEOMETRIC_KINDS: tuple[str, ...] = tuple(k.name for k in _KINDS)
-"""The functional names of the resampling ops."""
-
-_MATRICES: dict[str, Callable[..., Any]] = {k.name: k.matrix for k in _KINDS if k.matrix is not None}
+"""The functional names of this module's resampling ops (:data:`pixelpipe.batch.ops.GEOMETRIC_KINDS`: all)."""
 
 
 def _lv_rotate(m: Any, hp: Mapping[str, Any], s: Any) -> Any:

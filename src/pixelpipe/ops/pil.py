@@ -91,7 +91,7 @@ def _affine(img: Image.Image, matrix: tuple[float, ...], fill: Fill, resample: i
 
 def rotate(img: Image.Image, degrees: float, fill: Fill, resample: int) -> Image.Image:
     """Rotate counter-clockwise by ``degrees`` about the centre, keeping the size; ``fill`` outside."""
-    return img.rotate(degrees, resample=resample, fillcolor=fill)
+    return img.rotate(degrees, resample=Image.Resampling(resample), fillcolor=fill)
 
 
 def shear_x(img: Image.Image, factor: float, fill: Fill, resample: int) -> Image.Image:
