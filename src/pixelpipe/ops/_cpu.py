@@ -117,7 +117,7 @@ def _fill_image(h: int, w: int, fill: float | Sequence[float], ch: int) -> np.nd
 
 
 def via_pil(fn: Callable[..., Image.Image], img: torch.Tensor, *args: Any) -> torch.Tensor:
-    """Run Pillow's op ``fn`` (from :mod:`~pixelpipe.augment.functional_pil`) on each image: exact."""
+    """Run Pillow's op ``fn`` (from :mod:`~pixelpipe.ops.pil`) on each image: exact."""
 
     return per_image(img, lambda arr: np.asarray(fn(to_pil(arr), *args)))
 
