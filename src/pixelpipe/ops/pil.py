@@ -29,6 +29,8 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
+from ._batched import fill_values
+
 __all__ = [
     "auto_contrast",
     "brightness",
@@ -69,20 +71,8 @@ def fill_for_mode(fill: int | float | Sequence[float], mode: str) -> Fill:
         (7, 7, 7)
     """
     nbands = Image.getmodebands(mode)
-    if isinstance(fill, (int, float)):
-        v = round(float(fill))
-        return v if nbands == 1 else (v,) * nbands
-    vals = tuple(round(float(v)) for v in fill)
-    if nbands == 1:
-        if len(vals) >= 3:
-            r, g, b = vals[:3]
-            return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16
-        return vals[0]
-    if len(vals) == 1:
-        return vals * nbands
-    if len(vals) < nbands:  # e.g. RGB fill on RGBA: opaque alpha
-        return vals + (255,) * (nbands - len(vals))
-    return vals[:nbands]
+    vals = fill_values(fill, nbands)
+    return vals[0] if nbands == 1 else vals
 
 
 def _affine(img: Image.Image, matrix: tuple[float, ...], fill: Fill, resample: int) -> Image.Image:
