@@ -45,9 +45,7 @@ def cpu_fast(img: torch.Tensor) -> bool:
 def hwc(img: torch.Tensor) -> np.ndarray:
     """One ``(C, H, W)`` image as an ``(H, W, C)`` C-contiguous array: a view when its memory is already
     channels-last (what ``torchvision.io`` decodes to and what these kernels return), else one copy."""
-    arr = (
-        img.detach().numpy().transpose(1, 2, 0)
-    )  # host-sync: none, a CPU tensor (per-image CPU kernels only)
+    arr = img.detach().numpy().transpose(1, 2, 0)  # host-sync: none, a CPU tensor (per-image kernels)
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 

@@ -269,8 +269,9 @@ def _equalize_luts_np(hist: np.ndarray) -> np.ndarray:
     ramp = np.arange(256, dtype=np.int64)
     luts = np.empty(hist.shape, dtype=np.uint8)
     for c, h in enumerate(hist):
-        nonzero = np.flatnonzero(h)
-        step = (int(h.sum()) - int(h[nonzero[-1]])) // 255 if len(nonzero) > 1 else 0
+        nonzero = np.flatnonzero(h)  # host-sync: none, NumPy (the per-image CPU kernel)
+        last = int(h[nonzero[-1]]) if len(nonzero) > 1 else 0  # host-sync: none, NumPy
+        step = (int(h.sum()) - last) // 255 if len(nonzero) > 1 else 0  # host-sync: none, NumPy
         if step == 0:
             luts[c] = ramp
         else:
