@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -217,10 +217,11 @@ class AugMixAugment(Transform):
             # mixed += float32(w) * float32(aug), without temporaries; the first chain is written, not added
             # to zeros (the same values: products are >= 0, and 0 + x == x)
             dst = mixed if k == 0 else scratch
-            np.multiply(as_array(self._chain(img, chain)), np.float32(w), out=dst, dtype=np.float32)
+            aug = cast(np.ndarray, as_array(self._chain(img, chain)))  # same kind as img: not None
+            np.multiply(aug, np.float32(w), out=dst, dtype=np.float32)
             if k:
                 mixed += scratch
-        mixed8 = np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8)
+        mixed8: np.ndarray = np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8)
         if is_pil:
             mixed_img = Image.fromarray(mixed8[:, :, 0] if mixed8.shape[2] == 1 else mixed8)
             if mixed_img.mode != img.mode:

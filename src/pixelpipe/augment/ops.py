@@ -102,7 +102,9 @@ def _resolve_interpolation(value: Any) -> tuple[int, ...]:
     out = []
     for v in vals:
         r = _INTERP_NAMES.get(v.lower()) if isinstance(v, str) else v
-        if isinstance(v, Image.Resampling) or (isinstance(r, int) and not isinstance(r, bool)):
+        if r is not None and (
+            isinstance(v, Image.Resampling) or (isinstance(r, int) and not isinstance(r, bool))
+        ):
             r = Image.Resampling(int(r)) if int(r) in {int(a) for a in _ALLOWED_RESAMPLE} else None
         if r is None or r not in _ALLOWED_RESAMPLE:
             raise ConfigError(

@@ -309,7 +309,7 @@ class BatchRandAugment(BatchAugment):
         self.reference = RandAugment(ops, num_layers, choice_weights)
         self.num_layers = self.reference.num_layers
         self.table = OpTable.from_ops(self.reference.ops) if self.reference.ops else None  # type: ignore[assignment]
-        self._applier = _Applier(self.table) if self.table is not None else None  # type: ignore[assignment]
+        self._applier = _Applier(self.table) if self.table is not None else None
         w = self.reference.choice_weights
         self._log_weights = None if w is None else torch.log(torch.as_tensor(w, dtype=torch.float64))
 
