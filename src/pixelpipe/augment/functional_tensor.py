@@ -10,9 +10,9 @@ PIL pipeline gives:
 
 * point ops (Invert, Posterize, Solarize, SolarizeAdd) and the histogram ops (AutoContrast, Equalize) build
   Pillow's lookup tables exactly: **identical** output;
-* blends (Color, Contrast, Brightness, Sharpness, Desaturate) use Pillow's luma formula and float32
-  truncating blend: identical except for rare float rounding ties (**at most 1 level**);
-* Gaussian blur emulates Pillow's three extended box-blur passes in fixed point: **at most 1 level**;
+* blends (Color, Contrast, Brightness, Sharpness, Desaturate) use Pillow's fixed-point luma, an exact integer
+  mean, Pillow's ``SMOOTH`` sums and float32 truncating blend: **identical** in the tests;
+* Gaussian blur runs Pillow's three extended box-blur passes in exact float64 fixed point: **identical**;
 * geometric ops (Rotate, Shear, Translate) sample like Pillow's affine transform (pixel centres, hard cut-off
   at the image edge, edge-clamped neighbours, Pillow's cubic with ``a = -1``, truncation), in float64:
   identical in the tests; a sample landing exactly on a rounding boundary may differ by **1 level** (the
@@ -26,7 +26,7 @@ two shifted views instead of a warp (same bounds, 3x cheaper); bicubic geometric
 level off), Equalize, Color, Sharpness and GaussianBlur run Pillow's own op on a copy (**identical**);
 Contrast takes Pillow's mean grey level and applies a table of Pillow's blend of every value (**identical**);
 Solarize, SolarizeAdd and Brightness use ``cv2.LUT`` (**identical**). OpenCV runs
-single-threaded: its thread pool is not fork-safe (see ``_cv``).
+single-threaded: its thread pool is not fork-safe (see :func:`pixelpipe.ops._cpu.cv`).
 
 Functions may return the input tensor itself when the op is an identity (they never write into it).
 
