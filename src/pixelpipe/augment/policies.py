@@ -28,9 +28,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -51,6 +51,8 @@ __all__ = [
     "normalized_weights",
     "rand_augment_choices",
 ]
+
+_Key = TypeVar("_Key", bound=Hashable)  # an op name, or an op's position in a list
 
 
 class PolicyOp(NamedTuple):
@@ -286,7 +288,7 @@ def rand_augment_choices(name: str, increasing: bool = True) -> tuple[str, ...] 
         raise ConfigError(f"unknown RandAugment transform set {name!r}; valid names: {valid}") from None
 
 
-def normalized_weights(weights: Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:
+def normalized_weights(weights: Mapping[_Key, float]) -> tuple[tuple[_Key, ...], np.ndarray]:
     """Split an ``{op name: weight}`` mapping into names (mapping order) and probabilities summing to 1.
 
     Raises:
