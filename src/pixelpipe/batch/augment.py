@@ -228,11 +228,12 @@ class _Applier:
 class BatchAugment(ABC):
     """Base class: :meth:`sample` draws, :meth:`apply` applies, ``__call__`` does both.
 
-    Subclasses hold ``reference``, the equivalent per-sample transform, and ``table``, its ops.
+    Subclasses hold ``reference``, the equivalent per-sample transform, and ``table``, its ops (``None``
+    for a RandAugment without ops, which draws nothing).
     """
 
-    table: OpTable
-    _applier: _Applier
+    table: OpTable | None
+    _applier: _Applier | None
 
     @abstractmethod
     def sample(self, batch_size: int, generator: torch.Generator | None = None, device: Device = None) -> Any:
@@ -255,8 +256,11 @@ class BatchAugment(ABC):
         return self.apply(images, self.sample(images.shape[0], generator))
 
     def _layers(self, x: torch.Tensor, draws: OpDraws, cpu: OpDraws, columns: Sequence[Any]) -> None:
+        applier = self._applier
+        if applier is None:  # no ops: nothing to apply
+            return
         for col in columns:  # layers, not samples
-            self._applier(x, _select(draws, col), _select(cpu, col))
+            applier(x, _select(draws, col), _select(cpu, col))
 
 
 def _select(draws: OpDraws, col: Any) -> OpDraws:
@@ -308,7 +312,7 @@ class BatchRandAugment(BatchAugment):
     ) -> None:
         self.reference = RandAugment(ops, num_layers, choice_weights)
         self.num_layers = self.reference.num_layers
-        self.table = OpTable.from_ops(self.reference.ops) if self.reference.ops else None  # type: ignore[assignment]
+        self.table = OpTable.from_ops(self.reference.ops) if self.reference.ops else None
         self._applier = _Applier(self.table) if self.table is not None else None
         w = self.reference.choice_weights
         self._log_weights = None if w is None else torch.log(torch.as_tensor(w, dtype=torch.float64))
@@ -358,8 +362,11 @@ class BatchRandAugment(BatchAugment):
 
     def per_sample_params(self, params: BatchAugmentParams, i: int) -> RandAugmentParams:
         """Sample ``i``'s draws as the per-sample :class:`~pixelpipe.augment.RandAugment`'s parameters."""
+        applier = self._applier
+        if applier is None:  # no ops (then num_layers == 0): nothing was drawn
+            return RandAugmentParams((), ())
         layers = params.layers.to("cpu")  # host-sync: replay and tests only, per call
-        pairs = [self._applier.per_sample(layers, i, j) for j in range(self.num_layers)]
+        pairs = [applier.per_sample(layers, i, j) for j in range(self.num_layers)]
         return RandAugmentParams(tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))
 
     def __repr__(self) -> str:
@@ -386,6 +393,9 @@ class BatchAutoAugment(BatchAugment):
         >>> p.sub_policy.shape, p.layers.op.shape
         (torch.Size([5]), torch.Size([5, 1]))
     """
+
+    table: OpTable
+    _applier: _Applier
 
     def __init__(self, policy: Sequence[Sequence[AugmentOp]]) -> None:
         self.reference = AutoAugment(policy)
@@ -432,8 +442,10 @@ class BatchAutoAugment(BatchAugment):
 
     def per_sample_params(self, params: BatchAugmentParams, i: int) -> AutoAugmentParams:
         """Sample ``i``'s draws as the per-sample :class:`~pixelpipe.augment.AutoAugment`'s parameters."""
+        if params.sub_policy is None:
+            raise ValueError("per_sample_params: these params hold no sub-policy (not from BatchAutoAugment)")
         layers = params.layers.to("cpu")  # host-sync: replay and tests only, per call
-        sub = int(params.sub_policy[i])  # type: ignore[index]
+        sub = int(params.sub_policy[i])
         n = len(self.reference.policy[sub])
         return AutoAugmentParams(sub, tuple(self._applier.per_sample(layers, i, j)[1] for j in range(n)))
 
@@ -460,6 +472,9 @@ class BatchAugMix(BatchAugment):
         >>> am(torch.zeros(2, 3, 8, 8, dtype=torch.uint8)).shape
         torch.Size([2, 3, 8, 8])
     """
+
+    table: OpTable
+    _applier: _Applier
 
     def __init__(
         self,
