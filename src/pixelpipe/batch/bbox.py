@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .._transfer import to_device
 from ..errors import ConfigError
 from ..rng import get_rng
 
@@ -205,7 +206,7 @@ def cutmix_boxes(
     :func:`rand_bbox_minmax`), for all entries of ``lam`` at once, with no read back to the host.
 
     Args:
-        lam: ``(N,)`` mixing ratios (float), on the generator's device.
+        lam: ``(N,)`` mixing ratios (float; moved to the generator's device if needed).
         img_shape: a shape ending with ``(H, W)``.
         ratio_minmax: ``(min, max)`` side ratios, or ``None``.
         correct_lam: return the kept fraction ``1 - box_area / (H * W)`` (always with ``ratio_minmax``).
@@ -224,7 +225,7 @@ def cutmix_boxes(
     h, w = _hw(img_shape)
     gen = generator
     dev = gen.device
-    lam64 = lam.to(device=dev, dtype=torch.float64)
+    lam64 = to_device(lam, dev).to(torch.float64)
     n = tuple(lam64.shape)
     if ratio_minmax is not None:
         lo, hi = check_minmax(ratio_minmax)

@@ -51,10 +51,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-import numpy as np
 import torch
 
 from .._transfer import to_device
+from ..base import BatchDesc, BatchTransform
 from ..batch.color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
 from ..batch.crop import CropWorkspace, center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
@@ -162,7 +162,7 @@ def _augment_hparams(size: tuple[int, int], interpolation: str, mean: Sequence[f
     return hparams
 
 
-class DeviceAugment:
+class DeviceAugment(BatchTransform):
     """Crop, flip, augment, jitter, normalise, erase and mix a batch on its device (see the module docs).
 
     The arguments are ``create_transform``'s / ``create_loader``'s, with their meanings and defaults.
@@ -316,24 +316,22 @@ class DeviceAugment:
 
     # --- sampling
 
-    def sample(
-        self,
-        sizes: torch.Tensor,
-        generator: torch.Generator | None = None,
-        channels: int = 3,
-    ) -> DeviceAugmentParams:
-        """Draw the parameters of one batch whose images have ``sizes`` ``(B, 2)`` ``(height, width)``.
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> DeviceAugmentParams:
+        """Draw every random number of one batch, on ``generator``'s device, with no host read.
 
         Args:
-            sizes: each image's size (padding excluded).
-            generator: the one source of randomness (a CPU generator is best, see the module docs);
-                ``None``: a CPU generator seeded from :func:`pixelpipe.rng.get_rng`.
-            channels: the images' channel count (for the erasing noise and Mixup).
+            desc: the batch: its size, channels (for the erasing noise and Mixup) and each image's size
+                (:attr:`~pixelpipe.base.BatchDesc.sizes` ``(B, 2)`` ``(height, width)``, padding excluded;
+                ``None``: the whole tensor).
+            generator: the one source of randomness. A CPU generator (the loaders') draws on the host: the
+                parameters are host tensors, moved to the batch's device by :meth:`apply` without a host
+                sync. A CUDA generator draws on the device and the parameters stay there (nothing is read
+                back while sampling; :meth:`apply` then reads back the op choices it groups samples by).
         """
-        gen = generator if generator is not None else torch_generator()
+        gen = generator
         gdev = gen.device
-        sizes = to_device(sizes, gdev)
-        b = int(sizes.shape[0])
+        sizes = to_device(desc.image_sizes(), gdev)
+        b = desc.batch_size
         if self.training_crop:
             boxes = sample_crop_boxes(sizes, self.scale, self.ratio, generator=gen).double()
             bounds = None
@@ -349,28 +347,37 @@ class DeviceAugment:
         u = torch.rand((b, 6), generator=gen, device=gdev)
         hflip = u[:, 0] < self.hflip
         vflip = u[:, 1] < self.vflip
-        augment = self.augment.sample(b, gen, "cpu") if self.augment is not None else None
-        jitter = self.jitter.sample(b, gen, gdev) if self.jitter is not None else None
+        out = BatchDesc(b, desc.channels, *self.size, device=desc.device)
+        augment = self.augment.make_params(out, gen) if self.augment is not None else None
+        jitter = self.jitter.make_params(out, gen) if self.jitter is not None else None
         grayscale = u[:, 2] < self.grayscale_prob if self.grayscale_prob > 0 else None
         blur_sigma = blur = None
         if self.blur_prob > 0:
             blur = u[:, 3] < self.blur_prob
             blur_sigma = _BLUR_SIGMA[0] + (_BLUR_SIGMA[1] - _BLUR_SIGMA[0]) * u[:, 4]
-        erasing = mixup = None
-        if self.erasing is not None or self.mixup is not None:
-            seed_t = torch.randint(0, 2**62, (1,), generator=gen, device=gdev)
-            # one number read back: free from a CPU generator (the loader's), a sync from a CUDA one
-            seed = int(seed_t.item())  # host-sync: only with a CUDA generator, once per batch
-            rng = np.random.default_rng(seed)
-            shape = (b, channels, *self.size)
-            if self.erasing is not None:
-                erasing = self.erasing.make_params(torch.empty(shape, device="meta"), rng)
-            if self.mixup is not None:
-                mixup = self.mixup.sample_params(b, shape, rng=rng)
-        params = DeviceAugmentParams(
+        erasing = self.erasing.make_params(out, gen) if self.erasing is not None else None
+        mixup = self.mixup.make_params(out, gen) if self.mixup is not None else None
+        return DeviceAugmentParams(
             boxes, bounds, filters, hflip, vflip, augment, jitter, grayscale, blur_sigma, blur, erasing, mixup
         )
-        return params.to("cpu") if gdev.type != "cpu" else params  # host-sync: only with a CUDA generator
+
+    def sample(
+        self,
+        sizes: torch.Tensor,
+        generator: torch.Generator | None = None,
+        channels: int = 3,
+    ) -> DeviceAugmentParams:
+        """:meth:`make_params` for images of ``sizes`` ``(B, 2)`` ``(height, width)``.
+
+        Args:
+            sizes: each image's size (padding excluded).
+            generator: see :meth:`make_params`; ``None``: a CPU generator seeded from
+                :func:`pixelpipe.rng.get_rng`.
+            channels: the images' channel count (for the erasing noise and Mixup).
+        """
+        b = int(sizes.shape[0])
+        desc = BatchDesc(b, int(channels), *self.size, sizes=sizes)
+        return self.make_params(desc, generator if generator is not None else torch_generator())
 
     # --- applying
 
@@ -446,7 +453,7 @@ class DeviceAugment:
             x = self.mixup.apply(x, mix)
         return x, targets
 
-    def __call__(
+    def __call__(  # type: ignore[override]  # (images, sizes, targets): a padded batch and its labels
         self,
         images: torch.Tensor,
         sizes: torch.Tensor | None = None,
@@ -462,9 +469,8 @@ class DeviceAugment:
             targets: class indices (or soft targets) to pass through or mix.
             generator: see :meth:`sample`.
         """
-        if sizes is None:
-            sizes = torch.tensor([images.shape[-2:]] * images.shape[0], dtype=torch.int64)
-        params = self.sample(sizes, generator, images.shape[1])
+        desc = BatchDesc.of(images, sizes)
+        params = self.make_params(desc, generator if generator is not None else torch_generator())
         x, y = self.apply(images, params, targets)
         return x if targets is None else (x, y)
 
