@@ -12,13 +12,20 @@ prefetcher and Mixup do to the batch, done to a whole batch of decoded ``uint8``
 4. random erasing (:class:`pixelpipe.transforms.RandomErasing`, masked paste) and Mixup / CutMix
    (:class:`pixelpipe.batch.Mixup`).
 
-Sampling apart from applying: :meth:`DeviceAugment.sample` draws every random number of a batch (from one
-``torch.Generator``, on the host: a few numbers per sample) into a :class:`DeviceAugmentParams`, and
-:meth:`DeviceAugment.apply` is pure. Parameters are drawn on the host on purpose: the augmentation ops
-are grouped by the op each sample drew, which needs the choices on the host, and so do the erasing boxes
-and Mixup's parameters; drawing them there costs no device synchronisation (they reach the device by
-non-blocking copies from pinned memory, :func:`pixelpipe._transfer.to_device`), and a seed gives the same
-augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). The crop's float32
+Sampling apart from applying: :class:`DeviceAugment` is a :class:`~pixelpipe.base.BatchTransform`.
+:meth:`DeviceAugment.make_params` (or :meth:`~DeviceAugment.sample`, the same from the images' sizes)
+draws every random number of a batch from one ``torch.Generator``, on the generator's device and without
+reading anything back, into a :class:`DeviceAugmentParams` (each step's own parameters: crop, flips,
+:meth:`BatchAugment.make_params <pixelpipe.batch.augment.BatchAugment.make_params>`,
+:meth:`BatchColorJitter.make_params <pixelpipe.batch.color.BatchColorJitter.make_params>`,
+:meth:`RandomErasing.make_params <pixelpipe.transforms.RandomErasing.make_params>` and
+:meth:`Mixup.make_params <pixelpipe.batch.Mixup.make_params>`), and :meth:`DeviceAugment.apply` is pure.
+A CPU generator (the loaders') is best: a few numbers per sample are drawn on the host, they reach the
+device by non-blocking copies from pinned memory (:func:`pixelpipe._transfer.to_device`), the
+augmentation ops are grouped by the op each sample drew with the choices already on the host, and a seed
+gives the same augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). With a
+CUDA generator sampling stays free of host syncs too, but :meth:`~DeviceAugment.apply` then reads back the
+op choices (and, for the noise modes, the erasing boxes), once per batch. The crop's float32
 products ignore a process-wide TF32 setting (:func:`pixelpipe.batch.crop.exact_fp32_matmul`) and its
 buffers are reused from batch to batch (:class:`pixelpipe.batch.crop.CropWorkspace`). Nothing in
 :meth:`~DeviceAugment.apply` loops over the batch in
@@ -69,7 +76,8 @@ _BLUR_SIGMA = (0.1, 2.0)
 
 @dataclass(frozen=True)
 class DeviceAugmentParams:
-    """Every random draw of one :class:`DeviceAugment` call (host tensors unless moved with :meth:`to`).
+    """Every random draw of one :class:`DeviceAugment` call, on the generator's device (host tensors for a
+    CPU generator) unless moved with :meth:`to`.
 
     Attributes:
         boxes: ``float64`` ``(B, 4)`` ``(top, left, height, width)`` source windows.
@@ -78,7 +86,7 @@ class DeviceAugmentParams:
         filters: ``int64`` ``(B,)`` interpolation ids (:data:`pixelpipe.batch.crop.FILTERS`).
         hflip, vflip: ``bool`` ``(B,)`` flips.
         augment: the augmentation's parameters (:mod:`pixelpipe.batch.augment`), or ``None``.
-        jitter: colour jitter parameters (:meth:`BatchColorJitter.sample`), or ``None``.
+        jitter: colour jitter parameters (:meth:`BatchColorJitter.make_params`), or ``None``.
         grayscale: ``bool`` ``(B,)``, or ``None``.
         blur_sigma, blur: ``(B,)`` sigmas and ``bool`` mask of the Gaussian blur, or ``None``.
         erasing: :class:`~pixelpipe.transforms.erasing.ErasingParams`, or ``None``.
@@ -103,8 +111,8 @@ class DeviceAugmentParams:
         return int(self.boxes.shape[0])
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> DeviceAugmentParams:
-        """The same parameters with their tensors on ``device`` (the augmentation's stay on the host:
-        :meth:`BatchAugment.apply` moves what it needs itself)."""
+        """The same parameters with their tensors on ``device`` (the augmentation's and the erasing boxes stay
+        where they were drawn: their ``apply`` moves what it needs itself)."""
 
         def move(v: Any) -> Any:
             if isinstance(v, torch.Tensor):
