@@ -188,3 +188,12 @@ def test_device_augment_make_params_reads_nothing_back(recipe: str) -> None:
     ref = again[0] if again is not None else aug(images, sizes, generator=_gen(0))
     assert torch.equal(out, ref)
     assert torch.equal(aug.sample(sizes, _gen(0)).boxes, params.boxes)  # sample: the same from the sizes
+
+
+@pytest.mark.parametrize("alpha", [0.2, 1.0, 4.0])
+def test_mixup_lambdas_are_beta_distributed(alpha: float) -> None:
+    n = 4000
+    for kw in (dict(mixup_alpha=alpha), dict(mixup_alpha=0.0, cutmix_alpha=alpha, correct_lam=False)):
+        lam = Mixup(mode="elem", **kw).make_params(BatchDesc(n, 1, H, W), _gen(0)).lam.double().numpy()
+        ref = np.random.default_rng(0).beta(alpha, alpha, n)
+        assert ks_statistic(lam, ref.astype(np.float32)) < ks_critical(n, n)

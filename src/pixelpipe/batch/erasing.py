@@ -29,7 +29,6 @@ import torch
 from .._transfer import to_device
 from ..base import BatchDesc
 from ..memory import advise_huge_pages
-from .bbox import _uniform_below
 
 __all__ = [
     "ATTEMPTS",
@@ -119,14 +118,13 @@ def sample_boxes(
     gen = generator
     dev = gen.device
     n, k, height, width = desc.batch_size, count[1], desc.height, desc.width
-
-    def uniform(shape: tuple[int, ...], lo: float, hi: float) -> torch.Tensor:
-        u = torch.rand(shape, generator=gen, device=dev, dtype=torch.float64)
-        return lo + (hi - lo) * u
-
-    active = torch.rand(n, generator=gen, device=dev, dtype=torch.float64) <= probability
+    # every uniform of the call in one draw (few ops: sampling is dominated by per-op overhead)
+    u = torch.rand(n + 2 * n * k * (ATTEMPTS + 1), generator=gen, device=dev, dtype=torch.float64)
+    active = u[:n] <= probability
     if skip:
         active[:skip] = False
+    u_area, u_aspect = u[n : n + 2 * n * k * ATTEMPTS].view(2, n, k, ATTEMPTS)
+    u_place = u[n + 2 * n * k * ATTEMPTS :].view(2, n, k)
     per_box: torch.Tensor | float
     if count[0] == count[1]:
         per_box = float(count[0])
@@ -135,20 +133,17 @@ def sample_boxes(
         drawn = torch.randint(count[0], count[1] + 1, (n,), generator=gen, device=dev)
         in_count = torch.arange(k, device=dev) < drawn[:, None]
         per_box = drawn[:, None, None].to(torch.float64)
-    shape = (n, k, ATTEMPTS)
-    box_area = uniform(shape, *area) * float(height * width) / per_box
-    aspect = torch.exp(uniform(shape, *log_aspect))
-    hs = torch.sqrt(box_area * aspect).round()  # half to even, as NumPy's rint
-    ws = torch.sqrt(box_area / aspect).round()
-    ok = (ws < width) & (hs < height)
+    box_area = (area[0] + (area[1] - area[0]) * u_area) * float(height * width) / per_box
+    aspect = torch.exp(log_aspect[0] + (log_aspect[1] - log_aspect[0]) * u_aspect)
+    hw = torch.stack([box_area * aspect, box_area / aspect]).sqrt_().round_()  # NumPy's rint: half to even
+    ok = (hw[0] < height) & (hw[1] < width)
     pick = ok.to(torch.uint8).argmax(dim=-1, keepdim=True)  # the first attempt that fits
     valid = ok.any(dim=-1) & in_count & active[:, None]
-    h = torch.where(valid, hs.gather(-1, pick).squeeze(-1), 0.0).to(torch.int64)
-    w = torch.where(valid, ws.gather(-1, pick).squeeze(-1), 0.0).to(torch.int64)
-    top = _uniform_below(height - h + 1, gen)
-    left = _uniform_below(width - w + 1, gen)
+    sides = hw.gather(-1, pick.expand(2, n, k, 1)).squeeze(-1).mul_(valid).to(torch.int64)  # (2, N, K)
+    room = torch.stack([height + 1 - sides[0], width + 1 - sides[1]])
+    corner = torch.minimum((u_place * room).to(torch.int64), room - 1)  # uniform in [0, room)
     seed = torch.randint(0, 2**62, (), generator=gen, device=dev)
-    return ErasingParams(torch.stack([top, left, h, w], dim=-1), valid, seed)
+    return ErasingParams(torch.stack([corner[0], corner[1], sides[0], sides[1]], dim=-1), valid, seed)
 
 
 def copy_for_erasing(img: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,6 @@ from ..errors import ConfigError
 from ..memory import empty_batch
 from ..rng import torch_generator
 from ._collate_mix import _as_arrays, _collate_mix_uint8
-from ._sample import log_gamma
 from .bbox import _hw, check_minmax, cutmix_boxes
 from .mixing import MixupParams, mix_images
 from .targets import mixup_target, one_hot
@@ -168,30 +167,34 @@ class Mixup(BatchTransform):
             f"num_classes={self.num_classes})"
         )
 
-    def _beta(self, alpha: float, n: int, generator: torch.Generator) -> torch.Tensor:
-        """``n`` draws of ``Beta(alpha, alpha)`` (float64) as ``G1 / (G1 + G2)`` of two Gamma draws."""
-        lg = log_gamma(alpha, (2, n), generator)
+    @staticmethod
+    def _beta(alpha: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One ``Beta(a, a)`` draw (float64) per entry ``a`` of ``alpha``, as ``G1 / (G1 + G2)`` of two
+        ``Gamma(a)`` draws, each ``G(a + 1) * U ** (1 / a)`` in log space (stable for small ``a``)."""
+        n = alpha.shape[0]
+        g = torch._standard_gamma((alpha + 1.0).expand(2, n), generator=generator)
+        u = torch.rand((2, n), generator=generator, device=generator.device, dtype=torch.float64)
+        lg = g.log_().add_(u.neg_().log1p_().div_(alpha))
         return torch.sigmoid(lg[0] - lg[1])
 
     def _draw(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` lambdas (float64, 1 where unmixed) and CutMix flags, as the reference samples them, on the
-        generator's device."""
+        """``n`` lambdas (float64, 1 where unmixed) and CutMix flags, as the reference samples them (the
+        CutMix choice, then a lambda from ``Beta(cutmix_alpha)`` or ``Beta(mixup_alpha)``, then the ``prob``
+        gate), on the generator's device."""
         dev = generator.device
         lam = torch.ones(n, dtype=torch.float64, device=dev)
         use_cutmix = torch.zeros(n, dtype=torch.bool, device=dev)
         if not self.mixup_enabled:
             return lam, use_cutmix
+        switch, gate = torch.rand((2, n), generator=generator, device=dev, dtype=torch.float64)
         if self.mixup_alpha > 0 and self.cutmix_alpha > 0:
-            switch = torch.rand(n, generator=generator, device=dev, dtype=torch.float64)
             use_cutmix = switch < self.switch_prob
-            lam_cut = self._beta(self.cutmix_alpha, n, generator)
-            lam_mix = torch.where(use_cutmix, lam_cut, self._beta(self.mixup_alpha, n, generator))
-        elif self.mixup_alpha > 0:
-            lam_mix = self._beta(self.mixup_alpha, n, generator)
-        else:
+        elif self.mixup_alpha == 0:
             use_cutmix = torch.ones(n, dtype=torch.bool, device=dev)
-            lam_mix = self._beta(self.cutmix_alpha, n, generator)
-        gate = torch.rand(n, generator=generator, device=dev, dtype=torch.float64)
+        alpha = torch.full((n,), self.mixup_alpha, dtype=torch.float64, device=dev)
+        if self.cutmix_alpha > 0:
+            alpha.masked_fill_(use_cutmix, self.cutmix_alpha)
+        lam_mix = self._beta(alpha, generator)
         active = (gate < self.mix_prob) & (lam_mix < 1.0)
         return torch.where(active, lam_mix, lam), use_cutmix & active
 
