@@ -309,6 +309,8 @@ class Mixup(BatchTransform):
         if len(target) != len(x):
             raise ConfigError(f"Mixup: {len(target)} targets for a batch of {len(x)} images")
         params = self.make_params(BatchDesc.of(x), _generator(rng, generator, type(self).__name__))
+        if params.lam.device != x.device:  # once for the images and the targets (no host sync)
+            params = params.to(x.device, non_blocking=True)
         return self.apply(x, params), self.mix_targets(target, params)
 
 
