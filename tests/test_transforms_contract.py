@@ -367,7 +367,8 @@ def test_discovery_imports_every_module():
 
 
 def test_discovery_finds_a_new_transform():
-    """A transform added to the package (a Transform subclass, or a batched class with no base) is found."""
+    """A transform added to the package (a Transform or BatchTransform subclass, or a batched class with no
+    base) is found, is reported as missing from the catalogue, and one outside the contract is flagged."""
     import gc
 
     class NewOp(T.Transform):
@@ -381,7 +382,14 @@ def test_discovery_finds_a_new_transform():
         def apply(self, images, params):
             return images
 
-    for cls in (NewOp, NewBatchOp):
+    class NewContractOp(BatchTransform):
+        def make_params(self, desc, generator):
+            return None
+
+        def apply(self, batch, params):
+            return batch
+
+    for cls in (NewOp, NewBatchOp, NewContractOp):
         cls.__module__ = "pixelpipe.augment.new_op"
     import sys
     import types
@@ -392,11 +400,16 @@ def test_discovery_finds_a_new_transform():
     try:
         found = _discovered()
         assert found.get("NewOp") is NewOp and found.get("NewBatchOp") is NewBatchOp
+        assert found.get("NewContractOp") is NewContractOp
+        missing = set(found) - set(CATALOGUE) - set(BATCH_CATALOGUE) - set(EXCLUDED)
+        assert missing == {"NewOp", "NewBatchOp", "NewContractOp"}
+        with pytest.raises(AssertionError, match="NewBatchOp"):
+            test_every_batched_transform_follows_the_one_contract()
     finally:
         del sys.modules[mod.__name__]
-        del mod, found, NewOp, NewBatchOp, cls
+        del mod, found, NewOp, NewBatchOp, NewContractOp, cls
         gc.collect()
-    assert "NewOp" not in _discovered()
+    assert not {"NewOp", "NewContractOp"} & set(_discovered())
 
 
 def test_catalogue_lists_every_discovered_transform():
