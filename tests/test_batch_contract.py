@@ -197,3 +197,20 @@ def test_mixup_lambdas_are_beta_distributed(alpha: float) -> None:
         lam = Mixup(mode="elem", **kw).make_params(BatchDesc(n, 1, H, W), _gen(0)).lam.double().numpy()
         ref = np.random.default_rng(0).beta(alpha, alpha, n)
         assert ks_statistic(lam, ref.astype(np.float32)) < ks_critical(n, n)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(batch_size=-1), "batch_size"),
+        (dict(height=2.5), "height"),
+        (dict(channels=True), "channels"),
+        (dict(sizes=torch.zeros(3, 2)), r"sizes must be a \(2, 2\)"),
+        (dict(sizes=[[1, 2], [3, 4]]), "sizes"),
+    ],
+)
+def test_batch_desc_rejects_bad_values(kwargs, match) -> None:
+    args = dict(batch_size=2, channels=3, height=4, width=4) | kwargs
+    with pytest.raises(ValueError, match=match):
+        BatchDesc(**args)
+    assert BatchDesc(2, 3, 4, 4, device="cpu").device == torch.device("cpu")  # a string is accepted

@@ -80,6 +80,20 @@ class BatchDesc:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     sizes: torch.Tensor | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "channels", "height", "width"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"BatchDesc: {name} must be an int >= 0, got {value!r}")
+        if not isinstance(self.device, torch.device):
+            object.__setattr__(self, "device", torch.device(self.device))
+        sizes = self.sizes
+        if sizes is not None and (
+            not isinstance(sizes, torch.Tensor) or tuple(sizes.shape) != (self.batch_size, 2)
+        ):
+            got = tuple(sizes.shape) if isinstance(sizes, torch.Tensor) else type(sizes).__name__
+            raise ValueError(f"BatchDesc: sizes must be a ({self.batch_size}, 2) tensor, got {got}")
+
     @classmethod
     def of(cls, batch: torch.Tensor, sizes: torch.Tensor | None = None) -> BatchDesc:
         """The description of a ``(B, C, H, W)`` (or ``(B, ..., H, W)``) tensor."""
