@@ -120,7 +120,7 @@ def _pixelpipe_loader(root: Path, args: argparse.Namespace, dataset_decodes: boo
     ``dataset_decodes`` the transform is swapped for the same, unfused stages after the fact, so the dataset
     decodes with its ``image_backend`` as before the fused path (the ``--with-dataset-decode`` row)."""
     from pixelpipe.datasets import ImageDataset
-    from pixelpipe.loader import create_loader
+    from pixelpipe.factories import create_loader
     from pixelpipe.transforms import Compose
 
     ds = ImageDataset(root, image_backend=args.backend)

@@ -62,7 +62,7 @@ def _write_shards(folder: Path, jpegs: list[bytes], n: int, per_shard: int) -> i
 def _epoch(root: str, cache_dir: str | None, workers: int, decode: bool, epoch: int = 0) -> float:
     from torch.utils.data import DataLoader
 
-    from pixelpipe.datasets import create_dataset
+    from pixelpipe.factories import create_dataset
 
     ds = create_dataset("wds/", root=root, split="train", image_backend="pil" if decode else "bytes",
                         cache_dir=cache_dir)  # fmt: skip

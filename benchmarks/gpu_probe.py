@@ -50,9 +50,9 @@ from pixelpipe import Mixup  # noqa: E402
 from pixelpipe.device import DeviceAugment, PaddedBatch, decode_batch  # noqa: E402
 from pixelpipe.device import decode as D  # noqa: E402
 from pixelpipe.device.collate import encoded_collate  # noqa: E402
+from pixelpipe.factories.device_loader import DevicePrefetchLoader  # noqa: E402
 from pixelpipe.io import decode_tensor  # noqa: E402
 from pixelpipe.loader import PrefetchLoader  # noqa: E402
-from pixelpipe.loader.device_loader import DevicePrefetchLoader  # noqa: E402
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 

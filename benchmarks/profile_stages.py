@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     from timm.data import create_transform as timm_create_transform
 
     from pixelpipe.bench.data import jpeg_set
+    from pixelpipe.factories import create_transform
     from pixelpipe.io import decode_tensor
     from pixelpipe.rng import get_rng, manual_seed
-    from pixelpipe.transforms import create_transform
 
     torch.set_num_threads(1)
     manual_seed(0)

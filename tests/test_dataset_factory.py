@@ -14,8 +14,9 @@ from PIL import Image
 
 import pixelpipe.datasets
 from conftest import encode, make_image
-from pixelpipe.datasets import ImageDataset, create_dataset, find_split_root
+from pixelpipe.datasets import ImageDataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError, UnknownReaderError
+from pixelpipe.factories import create_dataset, find_split_root
 from pixelpipe.readers import Reader
 
 CLASSES = ["c1", "c2", "c10", "Dog"]

@@ -16,9 +16,9 @@ from PIL import Image
 
 from conftest import encode, make_image
 from pixelpipe.errors import ConfigError
+from pixelpipe.factories import create_transform
 from pixelpipe.io import EncodedImage, decode_pil, decode_tensor
 from pixelpipe.io import codecs as C
-from pixelpipe.transforms import create_transform
 
 AVAILABLE = [name for name in C.DECODER_BACKENDS if C._available(name)]
 

@@ -11,7 +11,8 @@ from _stats import ks_critical, ks_statistic
 from conftest import make_image
 from pixelpipe.batch.crop import FILTERS, center_crop_boxes, flip, resized_crop, sample_crop_boxes
 from pixelpipe.errors import ConfigError
-from pixelpipe.transforms import RandomResizedCropAndInterpolation, create_transform
+from pixelpipe.factories import create_transform
+from pixelpipe.transforms import RandomResizedCropAndInterpolation
 from pixelpipe.transforms import functional as F
 
 SIZES = [(90, 120), (80, 100), (90, 60), (50, 120), (64, 64), (30, 40)]

@@ -24,9 +24,9 @@ from conftest import encode, make_image
 from pixelpipe.datasets import ImageDataset
 from pixelpipe.device import decode_batch, encoded_collate, exif_orient
 from pixelpipe.errors import ImageDecodeError, ImageTooLargeError
+from pixelpipe.factories import create_loader
+from pixelpipe.factories.device_loader import DecodeOnly, DevicePrefetchLoader, ReadBytes
 from pixelpipe.io import USE_DEFAULT, EncodedImage, decode_tensor, read_header
-from pixelpipe.loader import create_loader
-from pixelpipe.loader.device_loader import DecodeOnly, DevicePrefetchLoader, ReadBytes
 from pixelpipe.transforms import functional as F
 
 CUDA = pytest.mark.cuda  # skipped without a GPU (conftest)

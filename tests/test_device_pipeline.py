@@ -32,9 +32,9 @@ from pixelpipe.device import (
 )
 from pixelpipe.device.decode import jpeg_components
 from pixelpipe.errors import ConfigError, ImageDecodeError
+from pixelpipe.factories import create_loader
+from pixelpipe.factories.device_loader import DecodeOnly, DevicePrefetchLoader, ReadBytes
 from pixelpipe.io import EncodedImage, decode_tensor
-from pixelpipe.loader import create_loader
-from pixelpipe.loader.device_loader import DecodeOnly, DevicePrefetchLoader, ReadBytes
 from pixelpipe.transforms import functional as F
 from pixelpipe.transforms.color import ColorJitter, JitterParams
 

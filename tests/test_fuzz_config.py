@@ -35,7 +35,7 @@ from pixelpipe.augment.config import (
 )
 from pixelpipe.augment.policies import AA_POLICY_NAMES, RAND_TRANSFORM_SETS
 from pixelpipe.errors import ConfigError
-from pixelpipe.transforms import create_transform
+from pixelpipe.factories import create_transform
 
 HEADS = ["rand", "augmix", *AA_POLICY_NAMES, "", "RAND", "trivialaugment", "randaug", "augmix2"]
 KEYS = ["m", "n", "p", "mstd", "mmax", "inc", "t", "w", "d", "a", "b", "x", "M", "tweights", "t3a", "t3aw"]

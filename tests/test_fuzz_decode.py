@@ -35,8 +35,9 @@ import torch
 from PIL import Image
 
 from pixelpipe.errors import ImageDecodeError, SampleError
+from pixelpipe.factories import create_transform
 from pixelpipe.io import EncodedImage, decode_pil, decode_tensor, read_header
-from pixelpipe.transforms import DecodeRandomResizedCrop, create_transform
+from pixelpipe.transforms import DecodeRandomResizedCrop
 from pixelpipe.transforms.decode_crop import fuse_decode
 
 DEFAULT_INPUTS = 300

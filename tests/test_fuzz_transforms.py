@@ -27,6 +27,7 @@ from pixelpipe.augment import (
 from pixelpipe.augment.policies import AA_POLICY_NAMES
 from pixelpipe.augment.registry import OP_NAMES
 from pixelpipe.batch import FastCollateMixup, Mixup
+from pixelpipe.factories import create_transform
 from pixelpipe.io import EncodedImage
 from pixelpipe.transforms import (
     CenterCrop,
@@ -49,7 +50,6 @@ from pixelpipe.transforms import (
     ToNumpy,
     ToTensor,
     TrimBorder,
-    create_transform,
 )
 from pixelpipe.transforms.decode_crop import fuse_decode
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from conftest import encode
-from pixelpipe.datasets import create_dataset
 from pixelpipe.errors import ConfigError, SampleError
+from pixelpipe.factories import create_dataset
 from pixelpipe.readers import create_reader
 
 datasets = pytest.importorskip("datasets")

@@ -250,7 +250,7 @@ def test_two_ranks_two_workers_gloo(parquet_dir, tmp_path):
 
 
 def test_create_dataset_decodes_with_the_error_policy(parquet_dir, tmp_path):
-    from pixelpipe.datasets import create_dataset
+    from pixelpipe.factories import create_dataset
 
     ds = create_dataset(f"hfids/{parquet_dir}", split="train")
     out = list(ds)
@@ -269,7 +269,7 @@ def test_create_dataset_decodes_with_the_error_policy(parquet_dir, tmp_path):
 def test_image_folder_goes_through_datasets(tmp_path):
     from PIL import Image
 
-    from pixelpipe.datasets import create_dataset
+    from pixelpipe.factories import create_dataset
 
     for cls, n in (("Cat", 3), ("dog", 2)):
         (tmp_path / "Imgs" / "train" / cls).mkdir(parents=True)

@@ -154,5 +154,19 @@ def test_subpackage_import_graph_is_acyclic():
 def test_bottom_protocols_and_device_import_nothing_above_them():
     graph = import_graph()
     assert set(graph["base"]) <= {"rng"}  # the Transform and Reader protocols
-    assert "loader" not in graph["device"]  # the device's loader wiring lives in loader.device_loader
+    assert "loader" not in graph["device"]  # the device's loader wiring lives in factories.device_loader
+    assert "device" not in graph["loader"]  # create_loader, which builds the device path, is a factory
     assert "datasets" not in graph["streaming"]  # the shard writer is pixelpipe.shard_writer
+    # the recipe sits low: the per-image transforms and the device path both read it
+    assert set(graph["recipe"]) <= {"_checks", "constants", "errors"}
+
+
+def test_factories_are_the_top_layer():
+    """create_transform, create_dataset, create_loader and the device path's loader sit above every
+    package they combine; nothing but the tools, the compat modules and the shard writer imports them."""
+    graph = import_graph()
+    assert {"transforms", "datasets", "loader", "device", "recipe"} <= set(graph["factories"])
+    importers = {node for node, edges in graph.items() if "factories" in edges}
+    tools = {"bench", "cli", "demo", "inspection", "preview", "shard_writer"}
+    compat = {"dataset_factory", "transforms_factory"}
+    assert importers <= tools | compat, sorted(importers - tools - compat)

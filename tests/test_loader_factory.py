@@ -11,9 +11,9 @@ from conftest import make_image
 from pixelpipe.batch import FastCollateMixup
 from pixelpipe.datasets import AugMixDataset, ImageDataset
 from pixelpipe.errors import ConfigError
-from pixelpipe.loader import PrefetchLoader, SeededSampler, create_loader
+from pixelpipe.factories import create_loader, create_transform
+from pixelpipe.loader import PrefetchLoader, SeededSampler
 from pixelpipe.rng import manual_seed
-from pixelpipe.transforms import create_transform
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 SIZE = (3, 32, 32)

@@ -16,10 +16,10 @@ import torch
 from conftest import encode, make_image
 from pixelpipe.datasets import AugMixDataset, ImageDataset
 from pixelpipe.errors import ImageDecodeError, SampleError
+from pixelpipe.factories import create_loader, create_transform
 from pixelpipe.io import EncodedImage
-from pixelpipe.loader import create_loader
 from pixelpipe.rng import use_rng
-from pixelpipe.transforms import DecodeRandomResizedCrop, create_transform
+from pixelpipe.transforms import DecodeRandomResizedCrop
 from pixelpipe.transforms.decode_crop import DecodePipeline, fuse_decode
 
 SIZE = (3, 32, 32)

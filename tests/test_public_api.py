@@ -170,7 +170,11 @@ def _same_default(a, b) -> bool:
 
 
 # pixelpipe's own names beyond the reference's, exported at the top level
-EXTRA_NAMES = {"SkipRecord": "pixelpipe.datasets", "SkipReport": "pixelpipe.datasets"}
+EXTRA_NAMES = {
+    "SkipRecord": "pixelpipe.datasets",
+    "SkipReport": "pixelpipe.datasets",
+    "AugmentRecipe": "pixelpipe.recipe",
+}
 
 
 def test_extra_names_are_exported():

@@ -33,13 +33,13 @@ from _bad_inputs import (
     ycck_jpeg,
 )
 from conftest import encode, make_image
-from pixelpipe.datasets import ImageDataset, IterableImageDataset, create_dataset
+from pixelpipe.datasets import ImageDataset, IterableImageDataset
 from pixelpipe.errors import ConfigError, ImageDecodeError, ImageTooLargeError, SampleError
+from pixelpipe.factories import create_dataset, create_transform
 from pixelpipe.io import EncodedImage, decode_pil, decode_tensor, read_header, set_max_image_pixels
 from pixelpipe.readers import ReaderImageInTar
 from pixelpipe.streaming import ListShardSource, ShardStream
 from pixelpipe.streaming.tar import TarShardSource, iter_tar_samples
-from pixelpipe.transforms import create_transform
 from pixelpipe.transforms.decode_crop import fuse_decode
 
 BACKENDS = ["pil", "tensor"]

@@ -14,9 +14,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from _bad_inputs import index_colour, index_of, png_of, write_mixed_folder, write_mixed_shards
-from pixelpipe.datasets import AugMixDataset, ImageDataset, SkipRecord, SkipReport, create_dataset
+from pixelpipe.datasets import AugMixDataset, ImageDataset, SkipRecord, SkipReport
 from pixelpipe.datasets.skips import RECORDS_PER_WORKER, SkipLog
-from pixelpipe.loader import create_loader, find_skip_source, skip_report
+from pixelpipe.factories import create_dataset, create_loader
+from pixelpipe.loader import find_skip_source, skip_report
 from pixelpipe.readers import Reader
 
 LOADER = dict(batch_size=4, mean=(0.0,) * 3, std=(1.0,) * 3, seed=0)

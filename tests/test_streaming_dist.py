@@ -23,8 +23,8 @@ def run(rank, world, root, out, port):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     from torch.utils.data import DataLoader
-    from pixelpipe.datasets import create_dataset
-    from pixelpipe.loader import create_loader
+    from pixelpipe.factories import create_dataset
+    from pixelpipe.factories import create_loader
 
     result = {}
     # 1. epochs over the shards: rank and world come from torch.distributed

@@ -26,7 +26,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.utils.data import DataLoader
 
-from pixelpipe.datasets import create_dataset  # imported once: every rank is forked from here
+from pixelpipe.factories import create_dataset  # imported once: every rank is forked from here
 
 
 def run(rank, world, workers, root, cache, state_in, out, port, steps):

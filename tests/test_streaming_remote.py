@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pixelpipe.datasets import create_dataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError, SampleError
+from pixelpipe.factories import create_dataset
 from pixelpipe.streaming.gopen import StreamError, open_stream
 from pixelpipe.streaming.shards import load_dataset_info
 from pixelpipe.streaming.tar import TarShardSource, count_tar_samples, iter_tar_samples

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from torch.utils.data import DataLoader
 
-from pixelpipe.datasets import create_dataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError, SampleError
+from pixelpipe.factories import create_dataset
 from pixelpipe.shard_writer import write_shards
 from pixelpipe.streaming.cache import ShardCache, parse_size
 from pixelpipe.streaming.gopen import StreamError, open_stream

@@ -11,8 +11,9 @@ import pytest
 from torch.utils.data import DataLoader
 
 from pixelpipe.cli import main as cli_main
-from pixelpipe.datasets import ImageDataset, IterableImageDataset, create_dataset
+from pixelpipe.datasets import ImageDataset, IterableImageDataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError, SampleError
+from pixelpipe.factories import create_dataset
 from pixelpipe.rng import get_rng
 from pixelpipe.shard_writer import write_shards
 from pixelpipe.synthetic import write_shapes_folder
@@ -140,7 +141,7 @@ def test_filename_label_source_to_shards(tmp_path):
 _RESUME = """
 import json, sys
 from torch.utils.data import DataLoader
-from pixelpipe.datasets import create_dataset
+from pixelpipe.factories import create_dataset
 
 root, mode, out = sys.argv[1], sys.argv[2], sys.argv[3]
 ds = create_dataset("wds/", root=root, split="train", is_training=True, batch_size=3, image_backend="bytes",

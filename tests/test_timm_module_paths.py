@@ -1,5 +1,6 @@
-"""timm's module paths: every ``timm.data`` module pixelpipe covers imports as ``pixelpipe.<same path>``,
-with pixelpipe's own objects; ``python -m pixelpipe.timm`` resolves ``timm.data`` to pixelpipe."""
+"""timm's module paths: every ``timm.data`` module pixelpipe covers imports as ``pixelpipe.<same path>``
+(``timm.data.loader``: ``pixelpipe.factories.loader``), with pixelpipe's own objects;
+``python -m pixelpipe.timm`` resolves ``timm.data`` to pixelpipe."""
 
 from __future__ import annotations
 
@@ -174,7 +175,8 @@ def test_static_list_matches_declaration() -> None:
 
 @pytest.mark.parametrize("path", sorted(MODULE_NAMES))
 def test_module_path_imports_with_pixelpipe_objects(path: str) -> None:
-    module = importlib.import_module(f"pixelpipe.{path}")
+    # pixelpipe.<same path>, except timm.data.loader: pixelpipe.factories.loader (create_loader is a factory)
+    module = importlib.import_module(TIMM_DATA_MODULES[path])
     assert TIMM_DATA_MODULES[path] == module.__name__
     for name in MODULE_NAMES[path]:
         obj = getattr(module, name)
@@ -241,12 +243,12 @@ def test_every_timm_data_module_is_covered() -> None:
             problems.append(f"timm.data.{sub}: neither aliased nor declared in pixelpipe.timm.NOT_PROVIDED")
             continue
         module = importlib.import_module(info.name)
-        ours = importlib.import_module(f"pixelpipe.{sub}")
+        ours = importlib.import_module(TIMM_DATA_MODULES[sub])
         for name in sorted(_timm_public_names(module)):
             if name in NOT_OFFERED.get(sub, set()):
                 continue
             if not hasattr(ours, name):
-                problems.append(f"pixelpipe.{sub} lacks {name} (timm.data.{sub}.{name})")
+                problems.append(f"{ours.__name__} lacks {name} (timm.data.{sub}.{name})")
     assert not problems, "\n".join(problems)
 
 
@@ -305,6 +307,28 @@ def test_install_makes_timm_data_pixelpipe(tmp_path: Path) -> None:
         assert timm.data.readers.reader_factory is pixelpipe.readers.reader_factory
         m = timm.create_model('resnet10t', num_classes=3)
         assert m.pretrained_cfg['mean'] == pixelpipe.IMAGENET_DEFAULT_MEAN
+        print('ok')
+        """,
+        tmp_path,
+    )
+    assert out.strip() == "ok"
+
+
+def test_timm_data_loader_is_the_loader_factory_and_keeps_pixelpipe_loader(tmp_path: Path) -> None:
+    """``timm.data.loader`` is ``pixelpipe.factories.loader``; the import also sets it as
+    ``pixelpipe.loader`` (``timm.data`` is the package), whose names and submodules still resolve."""
+    out = _run_python(
+        """
+        import pixelpipe.timm
+        pixelpipe.timm.install()
+        import pixelpipe.loader.seeding
+        from timm.data.loader import create_loader, fast_collate, PrefetchLoader
+        import pixelpipe, sys
+        assert create_loader is pixelpipe.create_loader and fast_collate is pixelpipe.fast_collate
+        assert sys.modules['timm.data.loader'] is sys.modules['pixelpipe.factories.loader']
+        low = sys.modules['pixelpipe.loader']
+        assert pixelpipe.loader.SeededSampler is low.SeededSampler
+        assert pixelpipe.loader.seeding is low.seeding
         print('ok')
         """,
         tmp_path,

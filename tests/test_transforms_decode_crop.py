@@ -14,6 +14,7 @@ from torchvision.io import decode_image
 
 import pixelpipe.transforms as T
 from conftest import encode, make_image
+from pixelpipe.factories import create_transform
 from pixelpipe.transforms.decode_crop import REDUCING_GAP, DecodeCropParams, draft_scale
 from pixelpipe.transforms.resize import CropParams
 
@@ -184,6 +185,6 @@ def test_bad_output_raises():
 def test_decode_pipeline_prints_as_its_compose():
     from pixelpipe.transforms.decode_crop import fuse_decode
 
-    tf = T.create_transform(32, is_training=True)
+    tf = create_transform(32, is_training=True)
     fused = fuse_decode(tf)
     assert type(fused).__name__ == "DecodePipeline" and repr(fused) == repr(tf)

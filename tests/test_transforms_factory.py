@@ -10,6 +10,7 @@ import torch
 import pixelpipe.transforms as T
 from conftest import make_image
 from pixelpipe.errors import ConfigError
+from pixelpipe.factories import create_transform
 from pixelpipe.rng import use_rng
 
 
@@ -27,7 +28,7 @@ TRAIN_CFGS = [
 
 @pytest.mark.parametrize("cfg", TRAIN_CFGS)
 def test_train_prefetcher_output_is_uint8_for_pil_and_tensor(cfg):
-    tf = T.create_transform(32, is_training=True, use_prefetcher=True, **cfg)
+    tf = create_transform(32, is_training=True, use_prefetcher=True, **cfg)
     img = make_image(0, (60, 45))
     for x in (img, _tensor(img)):
         with use_rng(3):
@@ -37,7 +38,7 @@ def test_train_prefetcher_output_is_uint8_for_pil_and_tensor(cfg):
 
 @pytest.mark.parametrize("cfg", TRAIN_CFGS)
 def test_train_tensor_path_close_to_pil_path(cfg):
-    tf = T.create_transform(32, is_training=True, use_prefetcher=True, **cfg)
+    tf = create_transform(32, is_training=True, use_prefetcher=True, **cfg)
     img = make_image(1, (60, 45))
     for seed in range(4):
         with use_rng(seed):
@@ -48,7 +49,7 @@ def test_train_tensor_path_close_to_pil_path(cfg):
 
 
 def test_normalised_train_output_with_erasing_and_seed_reproducibility():
-    tf = T.create_transform(32, is_training=True, re_prob=1.0, re_mode="pixel")
+    tf = create_transform(32, is_training=True, re_prob=1.0, re_mode="pixel")
     img = make_image(2, (50, 40))
     with use_rng(9):
         a = tf(img)
@@ -61,7 +62,7 @@ def test_normalised_train_output_with_erasing_and_seed_reproducibility():
 
 
 def test_uint8_tensor_pipeline_normalises_like_pil():
-    tf = T.create_transform(32)
+    tf = create_transform(32)
     img = make_image(3, (50, 40))
     a, b = tf(img), tf(_tensor(img))
     assert b.dtype == torch.float32
@@ -69,7 +70,7 @@ def test_uint8_tensor_pipeline_normalises_like_pil():
 
 
 def test_separate_returns_three_stages():
-    primary, secondary, final = T.create_transform(32, is_training=True, separate=True)
+    primary, secondary, final = create_transform(32, is_training=True, separate=True)
     img = make_image(4, (50, 40))
     with use_rng(0):
         out = final(secondary(primary(img)))
@@ -92,7 +93,7 @@ def test_separate_returns_three_stages():
 )
 def test_invalid_arguments_raise_config_error(kw, match):
     with pytest.raises(ConfigError, match=match):
-        T.create_transform(32, **kw)
+        create_transform(32, **kw)
 
 
 def test_public_builders_direct_defaults():
@@ -121,7 +122,7 @@ def _augment_available(name: str) -> bool:
 def test_auto_augment_branch(aa, fn, jitter_kept):
     if not _augment_available(fn):
         pytest.skip(f"pixelpipe.augment.{fn} not available yet")
-    tf = T.create_transform(32, is_training=True, auto_augment=aa, use_prefetcher=True)
+    tf = create_transform(32, is_training=True, auto_augment=aa, use_prefetcher=True)
     assert ("ColorJitter" in repr(tf)) == jitter_kept
     img = make_image(5, (50, 40))
     for x in (img, _tensor(img)):

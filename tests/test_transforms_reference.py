@@ -16,6 +16,7 @@ import torchvision.transforms.functional as TVF
 import pixelpipe.transforms as T
 from _stats import ks_critical, ks_statistic
 from conftest import make_image
+from pixelpipe.factories import create_transform
 from pixelpipe.transforms.resize import CropParams
 
 timm_data = pytest.importorskip("timm.data")
@@ -202,7 +203,7 @@ REPR_CONFIGS = [
 
 @pytest.mark.parametrize("cfg", REPR_CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 def test_create_transform_repr_equals_reference(cfg):
-    assert repr(T.create_transform(**cfg)) == repr(timm_data.create_transform(**cfg))
+    assert repr(create_transform(**cfg)) == repr(timm_data.create_transform(**cfg))
 
 
 @pytest.mark.parametrize("size", [[30, 60], (30, 60), 30, [30], (30,)])
@@ -221,14 +222,14 @@ def test_crop_class_reprs_equal_reference(size):
 
 def test_separate_repr_equals_reference():
     cfg = dict(input_size=224, is_training=True, separate=True, re_prob=0.25, color_jitter=0.3)
-    ours, ref = T.create_transform(**cfg), timm_data.create_transform(**cfg)
+    ours, ref = create_transform(**cfg), timm_data.create_transform(**cfg)
     assert isinstance(ours, tuple) and len(ours) == 3
     assert [repr(x) for x in ours] == [repr(x) for x in ref]
 
 
 def test_eval_non_square_honours_interpolation():
     # deliberate difference: the reference prints (and uses) bilinear here
-    ours = repr(T.create_transform((3, 224, 320), interpolation="bicubic"))
+    ours = repr(create_transform((3, 224, 320), interpolation="bicubic"))
     assert "ResizeKeepRatio(size=(256, 365), interpolation=bicubic" in ours
 
 
@@ -249,7 +250,7 @@ EVAL_CONFIGS = [
 @pytest.mark.parametrize("wh", [(60, 45), (37, 70)])
 def test_eval_outputs_equal_reference_on_pil(cfg, wh):
     img = make_image(7, wh)
-    ours = T.create_transform(**cfg, use_prefetcher=not cfg.get("normalize"), backend="pil")(img)
+    ours = create_transform(**cfg, use_prefetcher=not cfg.get("normalize"), backend="pil")(img)
     ref = timm_data.create_transform(**cfg, use_prefetcher=not cfg.get("normalize"))(img)
     assert ours.dtype == ref.dtype and ours.shape == ref.shape
     if ours.dtype == torch.uint8:

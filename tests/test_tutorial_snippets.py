@@ -155,7 +155,7 @@ def test_mixup_on_a_dataloader_batch(folder: Path) -> None:
 
 def test_augmix_dataset_and_loader(folder: Path) -> None:
     from pixelpipe.dataset import AugMixDataset, ImageDataset
-    from pixelpipe.loader import create_loader
+    from pixelpipe.factories import create_loader
 
     dataset = AugMixDataset(ImageDataset(str(folder)), num_splits=2)
     loader = create_loader(

@@ -38,8 +38,8 @@ from hypothesis import strategies as st
 
 from _fuzz import fuzz_settings
 from pixelpipe.cli import main as cli_main
-from pixelpipe.datasets import create_dataset
 from pixelpipe.errors import ConfigError, DatasetNotFoundError
+from pixelpipe.factories import create_dataset
 from pixelpipe.shard_writer import write_shards
 from pixelpipe.streaming.gopen import is_remote, join_url, local_path
 from pixelpipe.streaming.shards import load_dataset_info

@@ -28,6 +28,7 @@ from pixelpipe.augment import (
 )
 from pixelpipe.batch import FastCollateMixup, Mixup
 from pixelpipe.errors import ConfigError
+from pixelpipe.factories import create_transform
 from pixelpipe.transforms import (
     CenterCrop,
     CenterCropOrPad,
@@ -47,7 +48,6 @@ from pixelpipe.transforms import (
     ResizeKeepRatio,
     ToTensor,
     TrimBorder,
-    create_transform,
 )
 
 NAN, INF = math.nan, math.inf

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from _bad_inputs import bad_files, png_of
 from pixelpipe.datasets import ImageDataset
 from pixelpipe.errors import ImageDecodeError
-from pixelpipe.loader import create_loader
+from pixelpipe.factories import create_loader
 from pixelpipe.readers import Reader
 
 pytestmark = pytest.mark.timeout(90)  # a hang fails here, with every thread's stack, instead of stalling

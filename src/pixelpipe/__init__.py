@@ -58,7 +58,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RealLabelsImagenet",
         "SkipRecord",
         "SkipReport",
-        "create_dataset",
         "find_images_and_targets",
         "infer_imagenet_subset",
     ),
@@ -86,7 +85,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ToTensor",
         "TrimBorder",
         "center_crop_or_pad",
-        "create_transform",
         "crop_or_pad",
         "interp_mode_to_str",
         "str_to_interp_mode",
@@ -103,9 +101,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RepeatAugSampler",
         "ScheduledBatchSampler",
         "ScheduledTransformDataset",
-        "create_loader",
         "fast_collate",
     ),
+    "pixelpipe.factories": ("create_dataset", "create_loader", "create_transform"),
+    "pixelpipe.recipe": ("AugmentRecipe",),
     # out of scope: importable (timm's train.py imports create_naflex_loader), raise a clear error when used
     "pixelpipe.naflex": (
         "CenterCropToSequence",
@@ -170,10 +169,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         RealLabelsImagenet,
         SkipRecord,
         SkipReport,
-        create_dataset,
         find_images_and_targets,
         infer_imagenet_subset,
     )
+    from .factories import create_dataset, create_loader, create_transform
     from .loader import (
         MultiEpochsDataLoader,
         OrderedDistributedSampler,
@@ -181,7 +180,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         RepeatAugSampler,
         ScheduledBatchSampler,
         ScheduledTransformDataset,
-        create_loader,
         fast_collate,
     )
     from .naflex import (
@@ -212,6 +210,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_class_map,
         set_img_extensions,
     )
+    from .recipe import AugmentRecipe
     from .rng import manual_seed
     from .transforms import (
         CenterCropOrPad,
@@ -226,7 +225,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ToTensor,
         TrimBorder,
         center_crop_or_pad,
-        create_transform,
         crop_or_pad,
         interp_mode_to_str,
         str_to_interp_mode,

@@ -2,7 +2,7 @@
 
 Follows the reference's ``timm.data.config``: the input size, interpolation, mean, std, crop fraction and
 crop mode come from ``args`` first, then from the model's pretrained config, then from defaults (note the
-default interpolation here is ``'bicubic'``, while :func:`~pixelpipe.transforms.create_transform` defaults to
+default interpolation here is ``'bicubic'``, while :func:`~pixelpipe.create_transform` defaults to
 ``'bilinear'``, as in the reference).
 
 Differences from the reference, by design: with no ``model``, ``args`` or ``pretrained_cfg`` (including

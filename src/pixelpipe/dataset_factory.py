@@ -1,4 +1,4 @@
-"""``timm.data.dataset_factory``'s module path: an alias of names from :mod:`pixelpipe.datasets`.
+"""``timm.data.dataset_factory``'s module path: an alias of names from :mod:`pixelpipe.factories.dataset`.
 
 The objects are pixelpipe's own and this module holds no code:
 ``from timm.data.dataset_factory import ...`` becomes ``from pixelpipe.dataset_factory import ...``.
@@ -10,6 +10,6 @@ Example:
     True
 """
 
-from .datasets import create_dataset
+from .factories.dataset import create_dataset
 
 __all__ = ["create_dataset"]

@@ -83,7 +83,7 @@ def _is_shards(root: str) -> bool:
 
 def _shard_datasets(root: str, args: argparse.Namespace):
     """Training and held-out ``wds/`` datasets of a shard folder (held-out: ``None`` without such a split)."""
-    from .datasets import create_dataset
+    from .factories import create_dataset
     from .streaming.shards import load_dataset_info
 
     splits = load_dataset_info(root).get("splits") or {}
@@ -107,7 +107,7 @@ def _preview_samples(dataset, root: str, split: str | None) -> list:
             dataset.transform = saved
     from PIL import Image
 
-    from .datasets import create_dataset
+    from .factories import create_dataset
 
     stream = create_dataset("wds/", root=root, split=split, image_backend="bytes")
     step = max(len(stream) // 6, 1)
@@ -138,8 +138,8 @@ def _prepare_data(args: argparse.Namespace, out: Path) -> tuple[str, str | None]
 
 
 def _save_preview(samples: list, args: argparse.Namespace, out: Path, names: list[str]) -> Path:
+    from .factories import create_transform
     from .preview import preview_grid
-    from .transforms import create_transform
 
     aug = create_transform(
         args.img_size, is_training=True, auto_augment=args.aug, use_prefetcher=True, interpolation="bilinear"
@@ -153,8 +153,7 @@ def _save_preview(samples: list, args: argparse.Namespace, out: Path, names: lis
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo with parsed CLI arguments (see ``pixelpipe demo --help``)."""
     from .batch import Mixup
-    from .datasets import create_dataset
-    from .loader import create_loader
+    from .factories import create_dataset, create_loader
 
     if args.quick:
         args.per_class, args.img_size, args.epochs, args.workers = 10, 48, 1, 0
@@ -242,7 +241,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, dataset, args: argparse.Namespace, device: torch.device) -> float:
-    from .loader import create_loader
+    from .factories import create_loader
 
     loader = create_loader(
         dataset,

@@ -19,7 +19,7 @@ def _target(reader, index: int) -> int:
 
 def run_inspect(args: argparse.Namespace) -> int:
     """Describe the dataset at ``args.data`` (see ``pixelpipe inspect --help``)."""
-    from .datasets import create_dataset
+    from .factories import create_dataset
     from .io import decode_pil
 
     ds = create_dataset("", root=args.data, split=args.split)

@@ -196,7 +196,7 @@ def preview_dataset(
         ConfigError: a bad count, size or alpha, or an empty dataset.
         ValueError: a bad ``aug`` config string (the message names the section).
     """
-    from .transforms import create_transform
+    from .factories import create_transform
 
     for name, value, low in (("num", num, 1), ("num_aug", num_aug, 0), ("size", size, 8)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -248,7 +248,7 @@ def run_preview(args: argparse.Namespace) -> int:
     """``pixelpipe preview`` with parsed CLI arguments: write the grid, return the exit status."""
     import sys
 
-    from .datasets import create_dataset
+    from .factories import create_dataset
 
     try:
         dataset = create_dataset("", root=args.data, split=args.split)

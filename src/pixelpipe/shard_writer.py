@@ -50,7 +50,8 @@ def _member(tf: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _open_dataset(source: Any, split: str, class_map: Any, label: Any) -> Any:
-    from .datasets import ImageDataset, create_dataset
+    from .datasets import ImageDataset
+    from .factories import create_dataset
 
     if isinstance(source, ImageDataset):
         return source

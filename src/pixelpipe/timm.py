@@ -54,10 +54,17 @@ _PREFIX = "timm.data"
 
 #: Every module of timm's ``timm.data`` (1.0.29) that holds public names pixelpipe implements, as
 #: ``{path under timm.data: pixelpipe module}`` (``''`` is ``timm.data`` itself). The pixelpipe module
-#: has the same path under ``pixelpipe``; its names are pixelpipe's own objects.
+#: has the same path under ``pixelpipe``, except ``loader``: ``pixelpipe.factories.loader``, which holds
+#: ``create_loader`` and the rest of timm's ``timm.data.loader`` names. Their names are pixelpipe's own
+#: objects.
+_ELSEWHERE = {
+    # timm.data.loader's create_loader is a factory (pixelpipe's top layer); pixelpipe.loader holds the
+    # lower pieces (prefetcher, collate, samplers) and does not import the device path create_loader builds
+    "loader": "pixelpipe.factories.loader",
+}
 TIMM_DATA_MODULES: Mapping[str, str] = MappingProxyType(
     {
-        sub: f"pixelpipe.{sub}" if sub else "pixelpipe"
+        sub: _ELSEWHERE.get(sub, f"pixelpipe.{sub}" if sub else "pixelpipe")
         for sub in (
             "",
             "auto_augment",

@@ -1,4 +1,5 @@
-"""``timm.data.transforms_factory``'s module path: an alias of names from :mod:`pixelpipe.transforms`.
+"""``timm.data.transforms_factory``'s module path: an alias of names from :mod:`pixelpipe.factories.transform`
+and :mod:`pixelpipe.transforms`.
 
 The objects are pixelpipe's own and this module holds no code:
 ``from timm.data.transforms_factory import ...`` becomes ``from pixelpipe.transforms_factory import ...``.
@@ -10,8 +11,8 @@ Example:
     True
 """
 
+from .factories.transform import create_transform
 from .transforms import (
-    create_transform,
     transforms_imagenet_eval,
     transforms_imagenet_train,
     transforms_noaug_train,

@@ -8,8 +8,8 @@ Mixup 0.8 / CutMix 1.0, label smoothing 0.1) is timed two ways from the same JPE
   sustains. (The reference's normalisation, erasing and Mixup run in the prefetcher on the GPU and are
   not counted.)
 * device path (``augment_on='device'``): a worker only decodes
-  (:class:`~pixelpipe.loader.device_loader.DecodeOnly`) or only reads bytes
-  (:class:`~pixelpipe.loader.device_loader.ReadBytes`, then nvJPEG); the whole augmentation runs on
+  (:class:`~pixelpipe.factories.device_loader.DecodeOnly`) or only reads bytes
+  (:class:`~pixelpipe.factories.device_loader.ReadBytes`, then nvJPEG); the whole augmentation runs on
   the batch (:class:`~pixelpipe.device.DeviceAugment`). Per CPU core: the worker's CPU time per image plus
   the main process's CPU time per image for the device work (launching kernels on a GPU; doing all of it
   on a CPU). On CUDA the device's own time per batch is measured with CUDA events.
@@ -107,8 +107,8 @@ def _reference_worker() -> Callable[[bytes], Any]:
 
 
 def _cpu_worker() -> Callable[[bytes], Any]:
+    from ..factories import create_transform
     from ..io import EncodedImage
-    from ..transforms import create_transform
     from ..transforms.decode_crop import fuse_decode
 
     tf = fuse_decode(create_transform(SIZE, use_prefetcher=True, **RECIPE))
@@ -125,8 +125,8 @@ def _device_augment() -> Any:
 def _padded_batch(images: list[bytes], batch: int, device: Any) -> Any:
     from ..device import PaddedBatch
     from ..device.collate import pad_images
+    from ..factories.device_loader import DEFAULT_MAX_SIDE, DecodeOnly
     from ..io import EncodedImage
-    from ..loader.device_loader import DEFAULT_MAX_SIDE, DecodeOnly
 
     step = DecodeOnly(max_side=DEFAULT_MAX_SIDE)
     decoded = [step(EncodedImage(images[i % len(images)])) for i in range(batch)]
@@ -230,8 +230,8 @@ def measure(args: argparse.Namespace, progress: Callable[[str], None] = lambda s
     import torch
 
     from .. import rng as prng
+    from ..factories.device_loader import ReadBytes
     from ..io import EncodedImage
-    from ..loader.device_loader import ReadBytes
 
     cuda = torch.cuda.is_available() and not args.cpu
     dev = torch.device("cuda" if cuda else "cpu")
@@ -254,7 +254,7 @@ def measure(args: argparse.Namespace, progress: Callable[[str], None] = lambda s
             progress("pixelpipe CPU worker")
             res.cpu_worker = _per_image(_cpu_worker(), images, rounds)
             progress("decode-only worker")
-            from ..loader.device_loader import DEFAULT_MAX_SIDE, DecodeOnly
+            from ..factories.device_loader import DEFAULT_MAX_SIDE, DecodeOnly
 
             decode = DecodeOnly(max_side=DEFAULT_MAX_SIDE)
             res.decode_worker = _per_image(lambda d: decode(EncodedImage(d)), images, rounds)

@@ -1,9 +1,11 @@
-"""Datasets: decode and transform what readers find (ImageDataset, IterableImageDataset, AugMixDataset,
-create_dataset), and dataset info helpers (label names and descriptions, ImageNet ReaL accuracy)."""
+"""Datasets: decode and transform what readers find (ImageDataset, IterableImageDataset, AugMixDataset),
+and dataset info helpers (label names and descriptions, ImageNet ReaL accuracy).
+
+``create_dataset`` is a factory, in the top layer: :mod:`pixelpipe.factories.dataset`
+(``pixelpipe.create_dataset``, ``pixelpipe.dataset_factory.create_dataset``)."""
 
 from ..readers.folder import find_images_and_targets
 from .augmix import AugMixDataset
-from .factory import create_dataset, find_split_root
 from .image_dataset import ImageDataset
 from .info import (
     CustomDatasetInfo,
@@ -30,8 +32,6 @@ __all__ = [
     "SkipMark",
     "SkipRecord",
     "SkipReport",
-    "create_dataset",
     "find_images_and_targets",
-    "find_split_root",
     "infer_imagenet_subset",
 ]

@@ -18,7 +18,7 @@ Hostile inputs: images declaring more than ``max_image_pixels`` pixels are refus
 same policy), and ``exif_transpose=True`` applies EXIF orientation tags (see :mod:`pixelpipe.io.decode`).
 
 Decoding inside the transform: when the transform accepts encoded images (the pipelines
-:func:`~pixelpipe.transforms.create_transform` builds by default, and a ``torchvision`` ``Compose`` that
+:func:`~pixelpipe.create_transform` builds by default, and a ``torchvision`` ``Compose`` that
 starts with one; see :func:`pixelpipe.io.accepts_encoded`), the dataset does not decode; it hands the
 transform an :class:`~pixelpipe.io.EncodedImage` (bytes, mode, file name and index), so the transform can
 read the header first and decode only what it needs (a random resized crop at reduced JPEG scale), to a
@@ -108,7 +108,7 @@ class ImageDataset(SkipReporting, torch.utils.data.Dataset):
         ('Image', 'RGB', (0, 0, 255), 1)
         >>> ImageDataset('.', reader=TwoColours(), image_backend='tensor')[0][0].shape
         torch.Size([3, 8, 8])
-        >>> from pixelpipe.transforms import create_transform
+        >>> from pixelpipe.factories import create_transform
         >>> fast = ImageDataset('.', reader=TwoColours(), transform=create_transform(4, use_prefetcher=True))
         >>> fast.decodes_in_transform, fast[1][0][:, 0, 0].tolist()  # the pipeline decoded the PNG itself
         (True, [0, 0, 255])

@@ -66,6 +66,7 @@ from ..batch.color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
 from ..batch.crop import CropWorkspace, center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
+from ..recipe import AugmentRecipe
 from ..rng import torch_generator
 
 __all__ = ["DeviceAugment", "DeviceAugmentParams"]
@@ -149,12 +150,6 @@ def _range(name: str, value: Sequence[float] | None, default: tuple[float, float
     return float(value[0]), float(value[1])
 
 
-def _prob(name: str, value: float) -> float:
-    if not 0.0 <= float(value) <= 1.0:
-        raise ConfigError(f"DeviceAugment: {name} must be in [0, 1], got {value!r}")
-    return float(value)
-
-
 def _augment_hparams(size: tuple[int, int], interpolation: str, mean: Sequence[float], augmix: bool) -> dict:
     """The op hyper-parameters ``create_transform`` gives the augmentation (translate, fill, filter)."""
     from ..transforms.interpolation import str_to_pil_interp
@@ -173,7 +168,10 @@ def _augment_hparams(size: tuple[int, int], interpolation: str, mean: Sequence[f
 class DeviceAugment(BatchTransform):
     """Crop, flip, augment, jitter, normalise, erase and mix a batch on its device (see the module docs).
 
-    The arguments are ``create_transform``'s / ``create_loader``'s, with their meanings and defaults.
+    The arguments are ``create_transform``'s / ``create_loader``'s, with their meanings and defaults
+    (except ``is_training``, ``True`` here); they become an :class:`~pixelpipe.recipe.AugmentRecipe`
+    (:attr:`recipe`). :meth:`from_recipe` builds one from a recipe, the same one ``create_transform``
+    builds its per-image pipeline from.
 
     Args:
         size: output ``(H, W)`` (an int, ``(H, W)`` or ``(C, H, W)``).
@@ -218,8 +216,8 @@ class DeviceAugment(BatchTransform):
         color_jitter: float | Sequence[float] | None = 0.4,
         color_jitter_prob: float | None = None,
         force_color_jitter: bool = False,
-        grayscale_prob: float = 0.0,
-        gaussian_blur_prob: float = 0.0,
+        grayscale_prob: float | None = 0.0,
+        gaussian_blur_prob: float | None = 0.0,
         mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
         std: Sequence[float] = IMAGENET_DEFAULT_STD,
         img_dtype: torch.dtype = torch.float32,
@@ -234,13 +232,48 @@ class DeviceAugment(BatchTransform):
         channels_last: bool = False,
         compute_dtype: torch.dtype = torch.float32,
     ) -> None:
-        self.size, size_is_int = _size2(size)
+        args = dict(locals())
+        del args["self"]
+        mixup, compute_dtype = args.pop("mixup"), args.pop("compute_dtype")
+        args["input_size"] = args.pop("size")
+        self._setup(AugmentRecipe(**args), mixup, compute_dtype)
+
+    @classmethod
+    def from_recipe(
+        cls, recipe: AugmentRecipe, *, mixup: Any = None, compute_dtype: torch.dtype = torch.float32
+    ) -> DeviceAugment:
+        """The device augmentation of ``recipe`` (what ``create_transform`` builds per image from the same
+        recipe, plus the prefetcher's normalisation and erasing).
+
+        Args:
+            recipe: the settings; ``use_prefetcher``, ``normalize``, ``backend`` and ``separate`` do not
+                apply to a batch.
+            mixup, compute_dtype: as in the constructor.
+
+        Example:
+            >>> from pixelpipe.recipe import AugmentRecipe
+            >>> recipe = AugmentRecipe(input_size=32, is_training=True, hflip=0.25)
+            >>> aug = DeviceAugment.from_recipe(recipe)
+            >>> aug.recipe is recipe, aug.size, aug.hflip
+            (True, (32, 32), 0.25)
+        """
+        if not isinstance(recipe, AugmentRecipe):
+            raise ConfigError(
+                f"DeviceAugment.from_recipe: expected an AugmentRecipe, got {type(recipe).__name__}"
+            )
+        self = cls.__new__(cls)
+        self._setup(recipe, mixup, compute_dtype)
+        return self
+
+    def _setup(self, recipe: AugmentRecipe, mixup: Any, compute_dtype: torch.dtype) -> None:
+        r = self.recipe = recipe
+        self.size, size_is_int = _size2(r.input_size)
         if min(self.size) < 1:
-            raise ConfigError(f"DeviceAugment: size must be positive, got {size!r}")
-        self.is_training = bool(is_training)
-        self.no_aug = bool(no_aug)
-        self.training_crop = self.is_training and not self.no_aug
-        interpolation = getattr(interpolation, "value", interpolation) or "bilinear"
+            raise ConfigError(f"DeviceAugment: size must be positive, got {r.input_size!r}")
+        self.is_training = bool(r.is_training)
+        self.no_aug = bool(r.no_aug)
+        self.training_crop = r.training_aug
+        interpolation = getattr(r.interpolation, "value", r.interpolation) or "bilinear"
         if not self.training_crop and interpolation == "random":
             if self.is_training:
                 interpolation = "bilinear"  # as transforms_noaug_train
@@ -248,76 +281,68 @@ class DeviceAugment(BatchTransform):
                 raise ConfigError("DeviceAugment: interpolation='random' is only supported for training")
         self.interpolation = interpolation
         self.filter_choices = filter_ids(interpolation)
-        self.scale = _range("scale", scale, (0.08, 1.0))
-        self.ratio = _range("ratio", ratio, (3.0 / 4.0, 4.0 / 3.0))
+        self.scale = _range("scale", r.scale, (0.08, 1.0))
+        self.ratio = _range("ratio", r.ratio, (3.0 / 4.0, 4.0 / 3.0))
         if self.training_crop and not (self.ratio[0] > 0 and self.scale[1] > 0):
-            raise ConfigError(f"DeviceAugment: scale and ratio must be positive, got {scale!r}, {ratio!r}")
-        if crop_mode not in (None, "center", "squash"):
             raise ConfigError(
-                f"DeviceAugment: crop_mode={crop_mode!r} is not supported on the device (its padding is not "
-                "implemented); use 'center' or 'squash', or augment_on='cpu'."
+                f"DeviceAugment: scale and ratio must be positive, got {r.scale!r}, {r.ratio!r}"
             )
-        if crop_pct is not None and not 0 < float(crop_pct) <= 1.5:
-            raise ConfigError(f"DeviceAugment: crop_pct must be in (0, 1.5], got {crop_pct!r}")
-        self.crop_pct = crop_pct
-        self.crop_mode = crop_mode
-        self.crop_border = int(crop_border_pixels or 0)
+        if r.crop_mode not in (None, "center", "squash"):
+            raise ConfigError(
+                f"DeviceAugment: crop_mode={r.crop_mode!r} is not supported on the device (its padding is "
+                "not implemented); use 'center' or 'squash', or augment_on='cpu'."
+            )
+        if r.crop_pct is not None and not 0 < float(r.crop_pct) <= 1.5:
+            raise ConfigError(f"DeviceAugment: crop_pct must be in (0, 1.5], got {r.crop_pct!r}")
+        self.crop_pct = r.crop_pct
+        self.crop_mode = r.crop_mode
+        self.crop_border = int(r.crop_border_pixels or 0)
         if self.no_aug and self.is_training:  # transforms_noaug_train: Resize(size) + CenterCrop(size)
             self.crop_pct, self.crop_mode, self.crop_border = 1.0, (None if size_is_int else "squash"), 0
-        self.hflip = _prob("hflip", hflip) if self.training_crop else 0.0
-        self.vflip = _prob("vflip", vflip) if self.training_crop else 0.0
+        aug_on = self.training_crop  # the recipe checked the training settings' values
+        self.hflip = float(r.hflip) if aug_on else 0.0
+        self.vflip = float(r.vflip) if aug_on else 0.0
 
-        aug_on = self.training_crop
-        self.auto_augment = auto_augment if aug_on else None
+        self.auto_augment = r.auto_augment if aug_on else None
         self.augment = None
         if self.auto_augment:
-            if not isinstance(auto_augment, str):
-                raise ConfigError(
-                    f"auto_augment: expected a config string, got {type(auto_augment).__name__}"
-                )
             from ..batch.augment import batch_augment_from_config
 
-            hparams = _augment_hparams(self.size, interpolation, mean, auto_augment.startswith("augmix"))
-            self.augment = batch_augment_from_config(auto_augment, hparams)
+            hparams = _augment_hparams(
+                self.size, interpolation, r.mean, self.auto_augment.startswith("augmix")
+            )
+            self.augment = batch_augment_from_config(self.auto_augment, hparams)
         self.jitter = None
-        disable_jitter = bool(self.auto_augment) and not (force_color_jitter or "3a" in self.auto_augment)
-        if aug_on and color_jitter is not None and not disable_jitter:
-            if isinstance(color_jitter, (list, tuple)):
-                if len(color_jitter) not in (3, 4):
-                    raise ConfigError(
-                        f"color_jitter: expected a number or 3 or 4 values, got {color_jitter!r}"
-                    )
-                cj = tuple(color_jitter)
-            else:
-                cj = (float(color_jitter),) * 3
-            p = 1.0 if color_jitter_prob is None else _prob("color_jitter_prob", color_jitter_prob)
-            jitter = BatchColorJitter(*cj, p=p)
+        disable_jitter = bool(self.auto_augment) and not (
+            r.force_color_jitter or "3a" in str(self.auto_augment)
+        )
+        if aug_on and r.color_jitter is not None and not disable_jitter:
+            cj = r.color_jitter if isinstance(r.color_jitter, tuple) else (float(r.color_jitter),) * 3
+            p = 1.0 if r.color_jitter_prob is None else float(r.color_jitter_prob)
+            hue = cj[3] if len(cj) > 3 else 0
+            jitter = BatchColorJitter(cj[0], cj[1], cj[2], hue, p=p)
             self.jitter = jitter if jitter.enabled else None
-        self.grayscale_prob = _prob("grayscale_prob", grayscale_prob) if aug_on else 0.0
-        self.blur_prob = _prob("gaussian_blur_prob", gaussian_blur_prob) if aug_on else 0.0
+        self.grayscale_prob = float(r.grayscale_prob or 0.0) if aug_on else 0.0
+        self.blur_prob = float(r.gaussian_blur_prob or 0.0) if aug_on else 0.0
 
-        self.mean = tuple(float(v) for v in mean)
-        self.std = tuple(float(v) for v in std)
-        if any(v <= 0 for v in self.std):
-            raise ConfigError(f"DeviceAugment: std must be > 0 for every channel, got {std!r}")
-        if not img_dtype.is_floating_point:
-            raise ConfigError(f"DeviceAugment: img_dtype must be a floating dtype, got {img_dtype}")
-        self.img_dtype = img_dtype
+        self.mean = r.mean
+        self.std = r.std
+        self.img_dtype = r.img_dtype
         self.erasing = None
-        if self.is_training and not self.no_aug and re_prob > 0:
+        if aug_on and r.re_prob > 0:
             from ..transforms.erasing import RandomErasing
 
             self.erasing = RandomErasing(
-                _prob("re_prob", re_prob),
-                mode=re_mode,
-                max_count=re_count,
-                num_splits=re_num_splits,
+                r.re_prob,
+                mode=r.re_mode,
+                max_count=r.re_count,
+                num_splits=r.re_num_splits,
                 device="cpu",
                 inplace=True,  # the normalised batch is ours
                 paste="masks",  # batched on every device: no loop over the erased boxes
             )
         self.mixup = _device_mixup(mixup)
-        self.channels_last = bool(channels_last)
+        self.channels_last = bool(r.channels_last)
         self.compute_dtype = compute_dtype
         self._stats: dict[tuple[torch.device, torch.dtype, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self._workspace = CropWorkspace()  # the crop's per-batch buffers, reused batch after batch

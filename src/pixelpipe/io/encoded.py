@@ -130,7 +130,7 @@ def accepts_encoded(transform: Any) -> bool:
 
     Example:
         >>> import torchvision.transforms as TVT
-        >>> from pixelpipe.transforms import create_transform
+        >>> from pixelpipe.factories import create_transform
         >>> accepts_encoded(create_transform(32)), accepts_encoded(create_transform(32, backend='pil'))
         (True, False)
         >>> accepts_encoded(TVT.Compose([create_transform(32), lambda x: x * 2]))

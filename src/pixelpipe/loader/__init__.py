@@ -1,12 +1,14 @@
-"""Loading batches: ``uint8`` collate, device prefetch, samplers, per-sample seeding, ``create_loader``.
+"""Loading batches: ``uint8`` collate, device prefetch, samplers, per-sample seeding.
 
 The pieces of the reference's ``timm.data.loader`` and ``timm.data.distributed_sampler``, plus the
 seeding that makes a loader's output a function of one seed whatever the number of workers
-(:mod:`pixelpipe.loader.seeding`).
+(:mod:`pixelpipe.loader.seeding`). ``create_loader``, which puts them together with a transform (or with
+the device path, :mod:`pixelpipe.device`), is a factory in the top layer: :mod:`pixelpipe.factories.loader`
+(``pixelpipe.create_loader``; ``timm.data.loader`` under :mod:`pixelpipe.timm`). This package does not
+import :mod:`pixelpipe.device`, nor the device it.
 """
 
 from .collate import fast_collate
-from .factory import create_loader
 from .multi_epochs import MultiEpochsDataLoader, RepeatSampler
 from .prefetch import PrefetchLoader, adapt_to_chs, resolve_device
 from .samplers import OrderedDistributedSampler, RepeatAugSampler
@@ -27,7 +29,6 @@ __all__ = [
     "SeededDataset",
     "SeededSampler",
     "adapt_to_chs",
-    "create_loader",
     "fast_collate",
     "find_skip_source",
     "resolve_device",

@@ -24,7 +24,7 @@ the same ``seed`` gives the same sequence of batch shapes as timm on every rank:
 Difference from the reference, as everywhere in pixelpipe: the epoch advances by one on every pass (the
 reference repeats epoch 0 until ``set_epoch`` is called); ``set_epoch(e)`` chooses it and reaches the
 wrapped sampler. With pixelpipe's :class:`~pixelpipe.loader.SeededSampler` inside (as
-:func:`~pixelpipe.loader.create_loader` builds it), a second pass over the samples within one epoch gets
+:func:`~pixelpipe.create_loader` builds it), a second pass over the samples within one epoch gets
 its own order and per-sample seeds. Argument errors are :class:`~pixelpipe.errors.ConfigError`.
 
 Example:

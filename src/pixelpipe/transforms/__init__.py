@@ -1,6 +1,8 @@
-"""pixelpipe.transforms: image transforms on PIL images and ``uint8`` tensors, and the transform factory.
+"""pixelpipe.transforms: image transforms on PIL images and ``uint8`` tensors, and the pipelines of a recipe.
 
-The public names match ``timm.data.transforms`` and ``timm.data.transforms_factory``; see each module.
+The public names match ``timm.data.transforms`` and ``timm.data.transforms_factory``'s builders; see each
+module. ``create_transform`` is a factory, in the top layer: :mod:`pixelpipe.factories.transform`
+(``pixelpipe.create_transform``, ``pixelpipe.transforms_factory.create_transform``).
 """
 
 from .base import Transform
@@ -11,7 +13,7 @@ from .crop import CenterCropOrPad, RandomCropOrPad, RandomPad, TrimBorder, cente
 from .decode_crop import DecodeRandomResizedCrop
 from .erasing import RandomErasing
 from .factory import (
-    create_transform,
+    transforms_from_recipe,
     transforms_imagenet_eval,
     transforms_imagenet_train,
     transforms_noaug_train,
@@ -45,11 +47,11 @@ __all__ = [
     "Transform",
     "TrimBorder",
     "center_crop_or_pad",
-    "create_transform",
     "crop_or_pad",
     "interp_mode_to_str",
     "str_to_interp_mode",
     "str_to_pil_interp",
+    "transforms_from_recipe",
     "transforms_imagenet_eval",
     "transforms_imagenet_train",
     "transforms_noaug_train",

@@ -210,7 +210,7 @@ class DecodePipeline(Compose):
     Example:
         >>> from PIL import Image
         >>> from pixelpipe.io import EncodedImage
-        >>> from pixelpipe.transforms import create_transform
+        >>> from pixelpipe.factories import create_transform
         >>> buf = io.BytesIO()
         >>> Image.new('RGB', (80, 60), (90, 120, 30)).save(buf, format='JPEG')
         >>> pipe = create_transform(32, is_training=True, use_prefetcher=True)
@@ -304,7 +304,7 @@ def fuse_decode(transform: Any, *, reduced_decode: bool = True) -> Any:
     unchanged, so a pipeline you built yourself is used as is.
 
     Example:
-        >>> from pixelpipe.transforms import create_transform
+        >>> from pixelpipe.factories import create_transform
         >>> stages = fuse_decode(create_transform(32, is_training=True, separate=True, backend='pil'))
         >>> [type(s).__name__ for s in stages]
         ['DecodePipeline', 'DecodePipeline', 'DecodePipeline']

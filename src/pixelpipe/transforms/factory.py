@@ -1,8 +1,12 @@
-"""The transform factory: :func:`create_transform` and the three builders it dispatches to.
+"""The per-image pipelines of an :class:`~pixelpipe.recipe.AugmentRecipe`: train, train without
+augmentation, evaluation.
 
-Follows the reference's ``timm.data.transforms_factory``: the same arguments, defaults, pipelines and printed
-layout (see REFERENCE §4). Every pipeline accepts PIL images, ``uint8`` ``(C, H, W)`` tensors and (from a
-pixelpipe dataset) encoded images.
+:func:`transforms_from_recipe` builds the pipeline of a recipe (what :func:`pixelpipe.create_transform`,
+in :mod:`pixelpipe.factories.transform`, hands it); ``transforms_imagenet_train``,
+``transforms_imagenet_eval`` and ``transforms_noaug_train`` keep the reference's signatures and build
+their recipe first. Follows the reference's ``timm.data.transforms_factory``: the same arguments,
+defaults, pipelines and printed layout (see REFERENCE §4). Every pipeline accepts PIL images, ``uint8``
+``(C, H, W)`` tensors and (from a pixelpipe dataset) encoded images.
 
 ``backend`` chooses how the pipeline meets an image:
 
@@ -33,9 +37,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._checks import check_int, check_prob, check_real, check_size, is_real
 from ..constants import DEFAULT_CROP_PCT, IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
+from ..recipe import AugmentRecipe
 from .color import ColorJitter, GaussianBlur, RandomGrayscale
 from .compose import Compose, RandomApply
 from .convert import MaybePILToTensor, MaybeToTensor, Normalize
@@ -47,7 +51,7 @@ from .interpolation import str_to_pil_interp
 from .resize import CenterCrop, RandomResizedCropAndInterpolation, Resize, ResizeKeepRatio
 
 __all__ = [
-    "create_transform",
+    "transforms_from_recipe",
     "transforms_imagenet_eval",
     "transforms_imagenet_train",
     "transforms_noaug_train",
@@ -55,16 +59,6 @@ __all__ = [
 
 Size = int | Sequence[int]
 Pipeline = Compose | tuple[Compose, Compose, Compose]
-BACKENDS = ("tensor", "pil")
-
-
-def _check_backend(backend: Any, owner: str) -> str:
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ConfigError(
-            f"{owner}: backend must be 'tensor' (default: uint8 tensors, fused decode) or 'pil' (the "
-            f"reference's bit-exact PIL operations), got {backend!r}"
-        )
-    return backend
 
 
 def _pipeline(transforms: list, backend: str) -> Compose:
@@ -82,36 +76,46 @@ def _unsupported(**flags: Any) -> None:
             )
 
 
-def _check_stats(value: Any, name: str) -> None:
-    """``mean`` / ``std``: a non-empty sequence (or 1-D tensor / array) of finite numbers."""
-    values = value.tolist() if hasattr(value, "tolist") else value
-    if (
-        isinstance(values, str)
-        or not isinstance(values, Sequence)
-        or not values
-        or not all(is_real(v) and math.isfinite(v) for v in values)
-    ):
-        raise ConfigError(
-            f"{name} must be a non-empty sequence of finite numbers (one per channel), got {value!r}"
-        )
-
-
-_NONE_IS_OFF = ("color_jitter_prob", "grayscale_prob", "gaussian_blur_prob")
-
-
-def _check_train_args(**probs: Any) -> None:
-    """Probabilities of the training pipeline: each in [0, 1]; ``None`` is allowed for those where the
-    reference reads it as "off" (``color_jitter_prob``: jitter always; grayscale and blur: never)."""
-    for name, value in probs.items():
-        if value is None and name in _NONE_IS_OFF:
-            continue
-        check_prob(value, name, "transforms_imagenet_train")
-
-
-def _tail(use_prefetcher: bool, normalize: bool, mean: Sequence[float], std: Sequence[float]) -> list:
-    if use_prefetcher or not normalize:
+def _tail(r: AugmentRecipe) -> list:
+    if r.use_prefetcher or not r.normalize:
         return [MaybePILToTensor()]
-    return [MaybeToTensor(), Normalize(mean=mean, std=std)]
+    return [MaybeToTensor(), Normalize(mean=r.mean, std=r.std)]
+
+
+def _recipe(args: dict[str, Any], **fixed: Any) -> AugmentRecipe:
+    """The recipe of a builder's arguments (``img_size`` is the recipe's ``input_size``)."""
+    args = dict(args)
+    args["input_size"] = args.pop("img_size")
+    return AugmentRecipe(**args, **fixed)
+
+
+def transforms_from_recipe(recipe: AugmentRecipe) -> Pipeline:
+    """The per-image pipeline of ``recipe``: training, training without augmentation, or evaluation.
+
+    What :func:`~pixelpipe.create_transform` builds from its arguments; ``separate=True`` (training
+    only) gives the three stages as three :class:`Compose`.
+
+    Example:
+        >>> from pixelpipe.recipe import AugmentRecipe
+        >>> print(transforms_from_recipe(AugmentRecipe(input_size=32, use_prefetcher=True)))
+        Compose(
+            Resize(size=36, interpolation=bilinear, max_size=None, antialias=True)
+            CenterCrop(size=(32, 32))
+            MaybePILToTensor()
+        )
+    """
+    if not isinstance(recipe, AugmentRecipe):
+        raise ConfigError(f"transforms_from_recipe: expected an AugmentRecipe, got {type(recipe).__name__}")
+    if recipe.tf_preprocessing and recipe.use_prefetcher:
+        raise ConfigError("tf_preprocessing=True is not supported by pixelpipe")
+    if recipe.is_training and not recipe.no_aug:
+        return _imagenet_train(recipe)
+    if recipe.separate:
+        raise ConfigError("separate=True needs is_training=True and no_aug=False")
+    if recipe.is_training:
+        _unsupported(naflex=recipe.naflex, patchify=recipe.patchify)
+        return _noaug_train(recipe)
+    return _imagenet_eval(recipe)
 
 
 def transforms_noaug_train(
@@ -133,20 +137,23 @@ def transforms_noaug_train(
             MaybePILToTensor()
         )
     """
-    _check_backend(backend, "transforms_noaug_train")
-    if interpolation == "random":
-        interpolation = "bilinear"
-    tfl = [Resize(img_size, interpolation=interpolation), CenterCrop(img_size)]
-    return _pipeline(tfl + _tail(use_prefetcher, normalize, mean, std), backend)
+    return _noaug_train(_recipe(locals(), is_training=True, no_aug=True))
 
 
-def _aug_transform(auto_augment: str, img_size: Size, interpolation: str, mean: Sequence[float]) -> Callable:
+def _noaug_train(r: AugmentRecipe) -> Compose:
+    interpolation = "bilinear" if r.interpolation == "random" else r.interpolation
+    tfl = [Resize(r.img_size, interpolation=interpolation), CenterCrop(r.img_size)]
+    return _pipeline(tfl + _tail(r), r.backend)
+
+
+def _aug_transform(r: AugmentRecipe) -> Callable:
     from .. import augment  # lazy: the augmentation package is optional at import time
 
+    auto_augment, img_size, interpolation = str(r.auto_augment), r.img_size, r.interpolation
     size_min = min(img_size) if isinstance(img_size, Sequence) else img_size
     params: dict[str, Any] = {
         "translate_const": int(size_min * 0.45),
-        "img_mean": tuple(min(255, round(255 * x)) for x in mean),
+        "img_mean": tuple(min(255, round(255 * x)) for x in r.mean),
     }
     if interpolation and interpolation != "random":
         params["interpolation"] = str_to_pil_interp(interpolation)
@@ -203,18 +210,13 @@ def transforms_imagenet_train(
         )
     """  # noqa: E501
     _unsupported(naflex=naflex, patchify=patchify)
-    _check_backend(backend, "transforms_imagenet_train")
-    _check_train_args(
-        hflip=hflip,
-        vflip=vflip,
-        color_jitter_prob=color_jitter_prob,
-        grayscale_prob=grayscale_prob,
-        gaussian_blur_prob=gaussian_blur_prob,
-        re_prob=re_prob,
-    )
-    _check_stats(mean, "mean")
-    _check_stats(std, "std")
-    train_crop_mode = train_crop_mode or "rrc"
+    return _imagenet_train(_recipe(locals(), is_training=True))
+
+
+def _imagenet_train(r: AugmentRecipe) -> Pipeline:
+    _unsupported(naflex=r.naflex, patchify=r.patchify)
+    img_size, interpolation, scale, ratio = r.img_size, r.interpolation, r.scale, r.ratio
+    train_crop_mode = r.train_crop_mode or "rrc"
     if train_crop_mode == "rrc":
         primary: list = [
             RandomResizedCropAndInterpolation(
@@ -224,7 +226,7 @@ def transforms_imagenet_train(
                 interpolation=interpolation,
             )
         ]
-    elif train_crop_mode in ("rkrc", "rkrr"):
+    else:  # 'rkrc' or 'rkrr' (the recipe checked it)
         crop_cls = CenterCropOrPad if train_crop_mode == "rkrc" else RandomCropOrPad
         primary = [
             ResizeKeepRatio(
@@ -238,58 +240,45 @@ def transforms_imagenet_train(
             ),
             crop_cls(img_size, padding_mode="reflect"),
         ]
-    else:
-        raise ConfigError(f"train_crop_mode: got {train_crop_mode!r}; expected 'rrc', 'rkrc' or 'rkrr'")
-    if hflip > 0.0:
-        primary.append(RandomHorizontalFlip(p=hflip))
-    if vflip > 0.0:
-        primary.append(RandomVerticalFlip(p=vflip))
+    if r.hflip > 0.0:
+        primary.append(RandomHorizontalFlip(p=r.hflip))
+    if r.vflip > 0.0:
+        primary.append(RandomVerticalFlip(p=r.vflip))
 
     secondary: list = []
     disable_color_jitter = False
-    if auto_augment:
-        if not isinstance(auto_augment, str):
-            raise ConfigError(f"auto_augment: expected a config string, got {type(auto_augment).__name__}")
-        disable_color_jitter = not (force_color_jitter or "3a" in auto_augment)
+    if r.auto_augment:
+        disable_color_jitter = not (r.force_color_jitter or "3a" in r.auto_augment)
         try:
-            secondary.append(_aug_transform(auto_augment, img_size, interpolation, mean))
+            secondary.append(_aug_transform(r))
         except ConfigError as e:
-            raise ConfigError(f"auto_augment={auto_augment!r}: {e}") from None
-    if color_jitter is not None and not disable_color_jitter:
-        if isinstance(color_jitter, (list, tuple)):
-            if len(color_jitter) not in (3, 4):
-                raise ConfigError(f"color_jitter: expected a number or 3 or 4 values, got {color_jitter!r}")
-            cj = tuple(color_jitter)
-        else:
-            try:  # float() as the reference: '0.4' works too
-                cj = (float(color_jitter),) * 3
-            except (TypeError, ValueError):
-                raise ConfigError(
-                    f"color_jitter: expected a number or 3 or 4 values, got {color_jitter!r}"
-                ) from None
+            raise ConfigError(f"auto_augment={r.auto_augment!r}: {e}") from None
+    if r.color_jitter is not None and not disable_color_jitter:
+        cj = r.color_jitter if isinstance(r.color_jitter, tuple) else (float(r.color_jitter),) * 3
         try:
             jitter = ColorJitter(*cj)
         except ConfigError as e:
-            raise ConfigError(f"color_jitter={color_jitter!r}: {e}") from None
-        secondary.append(jitter if color_jitter_prob is None else RandomApply([jitter], p=color_jitter_prob))
-    if grayscale_prob:
-        secondary.append(RandomGrayscale(p=grayscale_prob))
-    if gaussian_blur_prob:
-        secondary.append(RandomApply([GaussianBlur(kernel_size=23)], p=gaussian_blur_prob))
+            raise ConfigError(f"color_jitter={r.color_jitter!r}: {e}") from None
+        p = r.color_jitter_prob
+        secondary.append(jitter if p is None else RandomApply([jitter], p=p))
+    if r.grayscale_prob:
+        secondary.append(RandomGrayscale(p=r.grayscale_prob))
+    if r.gaussian_blur_prob:
+        secondary.append(RandomApply([GaussianBlur(kernel_size=23)], p=r.gaussian_blur_prob))
 
-    final = _tail(use_prefetcher, normalize, mean, std)
-    if not use_prefetcher and normalize and re_prob > 0.0:
+    final = _tail(r)
+    if not r.use_prefetcher and r.normalize and r.re_prob > 0.0:
         try:
             erasing = RandomErasing(
-                re_prob, mode=re_mode, max_count=re_count, num_splits=re_num_splits, device="cpu"
+                r.re_prob, mode=r.re_mode, max_count=r.re_count, num_splits=r.re_num_splits, device="cpu"
             )
         except ConfigError as e:
-            args = f"re_mode={re_mode!r}, re_count={re_count!r}, re_num_splits={re_num_splits!r}"
+            args = f"re_mode={r.re_mode!r}, re_count={r.re_count!r}, re_num_splits={r.re_num_splits!r}"
             raise ConfigError(f"random erasing ({args}): {e}") from None
         final.append(erasing)
-    if separate:
-        return _pipeline(primary, backend), _pipeline(secondary, backend), _pipeline(final, backend)
-    return _pipeline(primary + secondary + final, backend)
+    if r.separate:
+        return _pipeline(primary, r.backend), _pipeline(secondary, r.backend), _pipeline(final, r.backend)
+    return _pipeline(primary + secondary + final, r.backend)
 
 
 def transforms_imagenet_eval(
@@ -326,18 +315,13 @@ def transforms_imagenet_eval(
         )
     """
     _unsupported(naflex=naflex, patchify=patchify)
-    _check_backend(backend, "transforms_imagenet_eval")
-    if interpolation == "random":
-        raise ConfigError("interpolation: 'random' is only supported for training transforms")
-    _check_stats(mean, "mean")
-    _check_stats(std, "std")
-    if crop_pct is not None and not (is_real(crop_pct) and crop_pct == 0):  # None / 0: the default
-        check_real(crop_pct, "crop_pct", "transforms_imagenet_eval", lo=0.0, lo_open=True)
-    if crop_mode is not None and not isinstance(crop_mode, str):
-        raise ConfigError(f"crop_mode must be None or 'center', 'squash' or 'border', got {crop_mode!r}")
-    if crop_border_pixels is not None:
-        check_int(crop_border_pixels, "crop_border_pixels", "transforms_imagenet_eval", lo=0)
-    crop_pct = crop_pct or DEFAULT_CROP_PCT
+    return _imagenet_eval(_recipe(locals(), is_training=False))
+
+
+def _imagenet_eval(r: AugmentRecipe) -> Compose:
+    _unsupported(naflex=r.naflex, patchify=r.patchify)
+    img_size, interpolation = r.img_size, r.interpolation
+    crop_pct = r.crop_pct or DEFAULT_CROP_PCT
     # at least 1 pixel (a crop_pct above 1 on a tiny size would give 0, which the reference fails on)
     if isinstance(img_size, Sequence):
         scale_size = tuple(max(1, math.floor(x / crop_pct)) for x in img_size)
@@ -345,12 +329,12 @@ def transforms_imagenet_eval(
         scale_size = (max(1, math.floor(img_size / crop_pct)),) * 2
 
     tfl: list = []
-    if crop_border_pixels:
-        tfl.append(TrimBorder(crop_border_pixels))
-    if crop_mode == "squash":
+    if r.crop_border_pixels:
+        tfl.append(TrimBorder(r.crop_border_pixels))
+    if r.crop_mode == "squash":
         tfl += [Resize(scale_size, interpolation=interpolation), CenterCrop(img_size)]
-    elif crop_mode == "border":
-        fill = [round(255 * v) for v in mean]
+    elif r.crop_mode == "border":
+        fill = [round(255 * v) for v in r.mean]
         tfl += [
             ResizeKeepRatio(scale_size, interpolation=interpolation, longest=1.0),
             CenterCropOrPad(img_size, fill=fill),
@@ -359,142 +343,4 @@ def transforms_imagenet_eval(
         tfl += [Resize(scale_size[0], interpolation=interpolation), CenterCrop(img_size)]
     else:
         tfl += [ResizeKeepRatio(scale_size, interpolation=interpolation), CenterCrop(img_size)]
-    return _pipeline(tfl + _tail(use_prefetcher, normalize, mean, std), backend)
-
-
-def _img_size(input_size: Any) -> int | tuple[int, ...] | list[int]:
-    """``input_size`` (an int, ``(H, W)`` or ``(C, H, W)``) checked; a sequence gives its last two.
-
-    A list stays a list (only the crops' reprs show the difference, ``size=[224, 224]``, as the reference's).
-    """
-    if isinstance(input_size, Sequence) and not isinstance(input_size, str) and 1 <= len(input_size) <= 3:
-        size = list(input_size[-2:]) if isinstance(input_size, list) else tuple(input_size[-2:])
-        check_size(size, "input_size", "create_transform")
-        return size
-    check_size(input_size, "input_size", "create_transform")
-    return input_size
-
-
-def create_transform(
-    input_size: Size = 224,
-    is_training: bool = False,
-    no_aug: bool = False,
-    train_crop_mode: str | None = None,
-    scale: Sequence[float] | None = None,
-    ratio: Sequence[float] | None = None,
-    hflip: float = 0.5,
-    vflip: float = 0.0,
-    color_jitter: float | Sequence[float] | None = 0.4,
-    color_jitter_prob: float | None = None,
-    grayscale_prob: float | None = 0.0,
-    gaussian_blur_prob: float | None = 0.0,
-    auto_augment: str | None = None,
-    interpolation: str = "bilinear",
-    mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
-    std: Sequence[float] = IMAGENET_DEFAULT_STD,
-    re_prob: float = 0.0,
-    re_mode: str = "const",
-    re_count: int = 1,
-    re_num_splits: int = 0,
-    crop_pct: float | None = None,
-    crop_mode: str | None = None,
-    crop_border_pixels: int | None = None,
-    tf_preprocessing: bool = False,
-    use_prefetcher: bool = False,
-    normalize: bool = True,
-    separate: bool = False,
-    naflex: bool = False,
-    patch_size: Size = 16,
-    max_seq_len: int = 576,
-    patchify: bool = False,
-    patchify_channels_last: bool = True,
-    patchify_flatten: bool = True,
-    backend: str = "tensor",
-) -> Pipeline:
-    """Build the train, no-augmentation or eval pipeline (see the module docs and REFERENCE §4).
-
-    ``input_size`` may be an int or ``(C, H, W)`` / ``(H, W)``.
-
-    ``backend='tensor'`` (default) runs the pipeline on ``uint8`` tensors: PIL images are converted once on
-    entry, and pixelpipe's datasets hand it the encoded image to decode itself (fused random resized crop,
-    reduced JPEG scale); the output is within the README's stated tolerance of the PIL path.
-    ``backend='pil'`` gives the reference's PIL pipeline, bit-exact with timm on PIL images.
-
-    Example:
-        >>> import torch
-        >>> tf = create_transform(32, use_prefetcher=True)
-        >>> out = tf(torch.randint(0, 256, (3, 48, 64), dtype=torch.uint8))
-        >>> out.shape, out.dtype
-        (torch.Size([3, 32, 32]), torch.uint8)
-        >>> from PIL import Image
-        >>> exact = create_transform(32, use_prefetcher=True, backend='pil')  # timm's PIL pipeline
-        >>> exact(Image.new('RGB', (64, 48), (200, 10, 10)))[:, 0, 0].tolist()
-        [200, 10, 10]
-    """
-    _check_backend(backend, "create_transform")
-    img_size = _img_size(input_size)
-    if tf_preprocessing and use_prefetcher:
-        raise ConfigError("tf_preprocessing=True is not supported by pixelpipe")
-    if is_training and no_aug:
-        if separate:
-            raise ConfigError("separate=True needs is_training=True and no_aug=False")
-        _unsupported(naflex=naflex, patchify=patchify)
-        return transforms_noaug_train(
-            img_size,
-            interpolation=interpolation,
-            mean=mean,
-            std=std,
-            use_prefetcher=use_prefetcher,
-            normalize=normalize,
-            backend=backend,
-        )
-    if is_training:
-        return transforms_imagenet_train(
-            img_size,
-            scale=scale,
-            ratio=ratio,
-            train_crop_mode=train_crop_mode,
-            hflip=hflip,
-            vflip=vflip,
-            color_jitter=color_jitter,
-            color_jitter_prob=color_jitter_prob,
-            grayscale_prob=grayscale_prob,
-            gaussian_blur_prob=gaussian_blur_prob,
-            auto_augment=auto_augment,
-            interpolation=interpolation,
-            mean=mean,
-            std=std,
-            re_prob=re_prob,
-            re_mode=re_mode,
-            re_count=re_count,
-            re_num_splits=re_num_splits,
-            use_prefetcher=use_prefetcher,
-            normalize=normalize,
-            separate=separate,
-            naflex=naflex,
-            patch_size=patch_size,
-            max_seq_len=max_seq_len,
-            patchify=patchify,
-            patchify_channels_last=patchify_channels_last,
-            backend=backend,
-        )
-    if separate:
-        raise ConfigError("separate=True needs is_training=True and no_aug=False")
-    return transforms_imagenet_eval(
-        img_size,
-        interpolation=interpolation,
-        mean=mean,
-        std=std,
-        crop_pct=crop_pct,
-        crop_mode=crop_mode,
-        crop_border_pixels=crop_border_pixels,
-        use_prefetcher=use_prefetcher,
-        normalize=normalize,
-        naflex=naflex,
-        patch_size=patch_size,
-        max_seq_len=max_seq_len,
-        patchify=patchify,
-        patchify_channels_last=patchify_channels_last,
-        patchify_flatten=patchify_flatten,
-        backend=backend,
-    )
+    return _pipeline(tfl + _tail(r), r.backend)

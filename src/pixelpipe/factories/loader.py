@@ -1,7 +1,7 @@
 """``create_loader``: transform, sampler, DataLoader and device prefetcher in one call.
 
 Follows the reference's ``create_loader`` (``timm.data.loader``, REFERENCE §9.3): same arguments and
-defaults (except ``device``), sets ``dataset.transform`` from :func:`~pixelpipe.transforms.create_transform`,
+defaults (except ``device``), sets ``dataset.transform`` from :func:`~pixelpipe.create_transform`,
 drops the last partial batch in training, picks the distributed sampler, collates ``uint8`` with
 :func:`~pixelpipe.loader.fast_collate` and wraps the result in a :class:`~pixelpipe.loader.PrefetchLoader`
 that normalises (and, in training, erases) on the device.
@@ -40,22 +40,30 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, default_collate
 
+from .. import loader as _lower
+from ..config import adapt_to_chs
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
-from .collate import fast_collate
-from .multi_epochs import MultiEpochsDataLoader
-from .prefetch import PrefetchLoader, resolve_device
-from .samplers import OrderedDistributedSampler, RepeatAugSampler
-from .scheduled import ScheduledBatchSampler, ScheduledTransformDataset
-from .seeding import SeededCollate, SeededDataset, SeededSampler, check_worker_seeding, worker_init
+from ..loader.collate import fast_collate
+from ..loader.multi_epochs import MultiEpochsDataLoader
+from ..loader.prefetch import PrefetchLoader, resolve_device
+from ..loader.samplers import OrderedDistributedSampler, RepeatAugSampler
+from ..loader.scheduled import ScheduledBatchSampler, ScheduledTransformDataset
+from ..loader.seeding import SeededCollate, SeededDataset, SeededSampler, check_worker_seeding, worker_init
+from ..recipe import AugmentRecipe
+from ..transforms.compose import Compose
+from ..transforms.decode_crop import fuse_decode
+from ..transforms.factory import transforms_from_recipe
+from .device_loader import DevicePrefetchLoader, device_loader_parts
 
-__all__ = ["create_loader"]
+# timm.data.loader's names (this module is timm.data.loader's path under pixelpipe.timm)
+__all__ = ["MultiEpochsDataLoader", "PrefetchLoader", "adapt_to_chs", "create_loader", "fast_collate"]
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -80,7 +88,7 @@ def _scheduled_sizes(
         raise ConfigError(
             f"create_loader: input_size_choices must be a non-empty sequence of sizes, got {choices!r}."
         )
-    sizes = []
+    sizes: list[tuple[int, int, int]] = []
     for size in choices:
         if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
             size = (channels, int(size), int(size))
@@ -96,7 +104,8 @@ def _scheduled_sizes(
             )
         if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in size):
             raise ConfigError(f"create_loader: input size choice {size!r} must have positive int dimensions.")
-        sizes.append(tuple(int(d) for d in size))
+        c, h, w = (int(d) for d in size)
+        sizes.append((c, h, w))
     if batch_size_choices is None:
         batch_sizes = [batch_size] * len(sizes)
     elif isinstance(batch_size_choices, Sequence) and len(batch_size_choices) == len(sizes):
@@ -244,7 +253,7 @@ def create_loader(
             normalisation, erasing (and Mixup, when ``collate_fn`` is a ``Mixup`` / ``FastCollateMixup``)
             run on whole batches on ``device`` (:class:`~pixelpipe.device.DeviceAugment`), for training
             and evaluation; the loader is then a
-            :class:`~pixelpipe.loader.device_loader.DevicePrefetchLoader`.
+            :class:`~pixelpipe.factories.device_loader.DevicePrefetchLoader`.
         decode_on: with ``augment_on='device'``: ``'worker'`` (default) decodes in the workers,
             ``'device'`` has them read bytes only and decodes on the device (nvJPEG on CUDA).
         tf_preprocessing: the reference's TensorFlow preprocessing; only ``False`` is supported.
@@ -290,8 +299,6 @@ def create_loader(
             "create_loader: tf_preprocessing=True is not supported (TF preprocessing needs TensorFlow and is "
             "out of scope); leave it False."
         )
-    grayscale_prob = 0.0 if grayscale_prob is None else grayscale_prob  # None is off, as in the reference
-    gaussian_blur_prob = 0.0 if gaussian_blur_prob is None else gaussian_blur_prob
     batch_size = _check_int("batch_size", batch_size, 1)
     num_workers = _check_int("num_workers", num_workers, 0)
     num_aug_splits = _check_int("num_aug_splits", num_aug_splits, 0)
@@ -311,7 +318,7 @@ def create_loader(
         raise ConfigError(f"create_loader: augment_on must be 'cpu' or 'device', got {augment_on!r}.")
     if augment_on == "cpu" and decode_on != "worker":
         raise ConfigError(f"create_loader: decode_on={decode_on!r} needs augment_on='device'.")
-    re_num_splits = (num_aug_splits or 2) if re_split else 0
+    recipe = AugmentRecipe.from_kwargs(**{k: v for k, v in locals().items() if k in _RECIPE_ARGS})
     device_augment = None
     scheduled = None
     if input_size_choices is not None:  # scheduled resolution; otherwise its arguments are ignored
@@ -340,82 +347,22 @@ def create_loader(
             batch_size,
             batch_size_choices,
             batch_choice_weights,
-            _channels(input_size, mean),
+            _channels(input_size, recipe.mean),
         )
     if augment_on == "device":  # workers decode (or read bytes); the prefetcher augments on the device
-        from .device_loader import device_loader_parts
-
         dataset.transform, collate_fn, device_augment = device_loader_parts(
-            input_size,
-            decode_on=decode_on,
-            collate_fn=collate_fn,
-            use_prefetcher=use_prefetcher,
-            num_aug_splits=num_aug_splits,
-            train_crop_mode=train_crop_mode,
-            is_training=is_training,
-            no_aug=no_aug,
-            scale=scale,
-            ratio=ratio,
-            interpolation=interpolation,
-            hflip=hflip,
-            vflip=vflip,
-            auto_augment=auto_augment,
-            color_jitter=color_jitter,
-            color_jitter_prob=color_jitter_prob,
-            grayscale_prob=grayscale_prob,
-            gaussian_blur_prob=gaussian_blur_prob,
-            mean=mean,
-            std=std,
-            img_dtype=torch.float16 if fp16 else img_dtype,
-            re_prob=re_prob,
-            re_mode=re_mode,
-            re_count=re_count,
-            re_num_splits=re_num_splits,
-            crop_pct=crop_pct,
-            crop_mode=crop_mode,
-            crop_border_pixels=crop_border_pixels,
-            channels_last=channels_last,
+            recipe, decode_on=decode_on, collate_fn=collate_fn, num_aug_splits=num_aug_splits
         )
+    elif scheduled is not None:
+        # one transform per input size; the dataset returns decoded images and the wrapper applies the
+        # transform of each batch's choice
+        dataset.transform = None
+        # separate=False here (num_aug_splits is refused above): each pipeline is one Compose
+        per_size = [cast(Compose, transforms_from_recipe(recipe.replace(input_size=s))) for s in scheduled[0]]
+        dataset = ScheduledTransformDataset(dataset, per_size)
     else:
-        from ..transforms import create_transform  # lazy: the loader module imports without transforms
-        from ..transforms.decode_crop import fuse_decode
-
-        transform_kwargs: dict[str, Any] = dict(
-            is_training=is_training,
-            no_aug=no_aug,
-            train_crop_mode=train_crop_mode,
-            scale=scale,
-            ratio=ratio,
-            hflip=hflip,
-            vflip=vflip,
-            color_jitter=color_jitter,
-            color_jitter_prob=color_jitter_prob,
-            grayscale_prob=grayscale_prob,
-            gaussian_blur_prob=gaussian_blur_prob,
-            auto_augment=auto_augment,
-            interpolation=interpolation,
-            mean=mean,
-            std=std,
-            crop_pct=crop_pct,
-            crop_mode=crop_mode,
-            crop_border_pixels=crop_border_pixels,
-            re_prob=re_prob,
-            re_mode=re_mode,
-            re_count=re_count,
-            re_num_splits=re_num_splits,
-            use_prefetcher=use_prefetcher,
-            separate=num_aug_splits > 0,
-        )
-        if scheduled is not None:
-            # one transform per input size; the dataset returns decoded images and the wrapper applies the
-            # transform of each batch's choice
-            dataset.transform = None
-            dataset = ScheduledTransformDataset(
-                dataset, [create_transform(size, **transform_kwargs) for size in scheduled[0]]
-            )
-        else:
-            # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
-            dataset.transform = fuse_decode(create_transform(input_size, **transform_kwargs))
+        # an ImageDataset hands this pipeline encoded images; it decodes them itself (fused crop)
+        dataset.transform = fuse_decode(transforms_from_recipe(recipe))
 
     if collate_fn is None:
         collate_fn = fast_collate if use_prefetcher else default_collate
@@ -474,20 +421,32 @@ def create_loader(
     if not use_prefetcher:
         return loader
     if device_augment is not None:
-        from .device_loader import DevicePrefetchLoader
-
         return DevicePrefetchLoader(loader, device_augment, device=device)
     return PrefetchLoader(
         loader,
-        mean=mean,
-        std=std,
-        channels=_channels(input_size, mean),
+        mean=recipe.mean,
+        std=recipe.std,
+        channels=_channels(input_size, recipe.mean),
         device=device,
-        img_dtype=img_dtype,
-        fp16=fp16,
-        re_prob=re_prob if is_training and not no_aug else 0.0,
-        re_mode=re_mode,
-        re_count=re_count,
-        re_num_splits=re_num_splits,
-        channels_last=channels_last,
+        img_dtype=recipe.img_dtype,
+        re_prob=recipe.re_prob if recipe.training_aug else 0.0,
+        re_mode=recipe.re_mode,
+        re_count=recipe.re_count,
+        re_num_splits=recipe.re_num_splits,
+        channels_last=recipe.channels_last,
     )
+
+
+#: create_loader's arguments that are the recipe's (AugmentRecipe.from_kwargs translates re_split,
+#: num_aug_splits and fp16); the rest configure the loading itself.
+_RECIPE_ARGS = frozenset(inspect.signature(create_loader).parameters) & frozenset(AugmentRecipe.keywords())
+
+
+def __getattr__(name: str) -> Any:
+    """Other names from :mod:`pixelpipe.loader`. Under :mod:`pixelpipe.timm`, importing
+    ``timm.data.loader`` (this module) also sets it as the ``loader`` attribute of ``timm.data``, which is
+    the ``pixelpipe`` package; ``pixelpipe.loader.<name>`` then still finds the loader package's names."""
+    try:
+        return getattr(_lower, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

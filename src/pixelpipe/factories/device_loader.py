@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,8 +45,9 @@ from ..io.decode import (
     check_image_size,
     resolve_max_image_pixels,
 )
+from ..loader.prefetch import PrefetchLoader
+from ..recipe import AugmentRecipe
 from ..rng import derive_seed, get_rng
-from .prefetch import PrefetchLoader
 
 __all__ = [
     "DEFAULT_MAX_SIDE",
@@ -290,69 +291,44 @@ class DevicePrefetchLoader(PrefetchLoader):
         return f"{type(self).__name__}({self.augment!r}, device={self.device})"
 
 
-_TRANSFORM_ARGS = (
-    "is_training",
-    "no_aug",
-    "scale",
-    "ratio",
-    "interpolation",
-    "hflip",
-    "vflip",
-    "auto_augment",
-    "color_jitter",
-    "color_jitter_prob",
-    "grayscale_prob",
-    "gaussian_blur_prob",
-    "mean",
-    "std",
-    "img_dtype",
-    "re_prob",
-    "re_mode",
-    "re_count",
-    "re_num_splits",
-    "crop_pct",
-    "crop_mode",
-    "crop_border_pixels",
-    "channels_last",
-)
-
-
 def device_loader_parts(
-    input_size: int | Sequence[int],
+    recipe: AugmentRecipe,
     *,
     decode_on: str = "worker",
     collate_fn: Callable[..., Any] | None = None,
-    use_prefetcher: bool = True,
     num_aug_splits: int = 0,
-    train_crop_mode: str | None = None,
     max_side: int | None = DEFAULT_MAX_SIDE,
-    **kwargs: Any,
 ) -> tuple[Any, Callable[..., Any], DeviceAugment]:
-    """The worker transform, collate function and :class:`DeviceAugment` for ``augment_on='device'``.
+    """The worker transform, collate function and :class:`DeviceAugment` of ``recipe`` for
+    ``create_loader(..., augment_on='device')``.
 
-    ``kwargs`` are ``create_loader``'s augmentation arguments (``is_training``, ``scale``, ``re_prob``,
-    ...). ``collate_fn`` may be a ``Mixup`` / ``FastCollateMixup``: it then runs on the device, last.
+    ``collate_fn`` may be a ``Mixup`` / ``FastCollateMixup``: it then runs on the device, last.
 
     Raises:
         ConfigError: a combination the device path does not support (named, with the alternative).
+
+    Example:
+        >>> from pixelpipe.recipe import AugmentRecipe
+        >>> step, collate, aug = device_loader_parts(AugmentRecipe(input_size=32, use_prefetcher=True))
+        >>> step, aug.size
+        (DecodeOnly(max_side=1024), (32, 32))
     """
-    unknown = set(kwargs) - set(_TRANSFORM_ARGS)
-    if unknown:
-        raise ConfigError(f"device_loader_parts: unexpected arguments {sorted(unknown)}")
-    if not use_prefetcher:
+    if not isinstance(recipe, AugmentRecipe):
+        raise ConfigError(f"device_loader_parts: expected an AugmentRecipe, got {type(recipe).__name__}")
+    if not recipe.use_prefetcher:
         raise ConfigError(
             "create_loader: augment_on='device' runs the augmentation in the prefetcher; leave "
             "use_prefetcher=True."
         )
-    if num_aug_splits:
+    if num_aug_splits or recipe.separate:
         raise ConfigError(
             "create_loader: num_aug_splits > 0 (AugMix splits with a JSD loss) is not supported with "
             "augment_on='device'; use augment_on='cpu' (auto_augment='augmix-...' without splits works)."
         )
-    if train_crop_mode not in (None, "rrc"):
+    if recipe.train_crop_mode not in (None, "rrc"):
         raise ConfigError(
-            f"create_loader: train_crop_mode={train_crop_mode!r} is not supported with augment_on='device' "
-            "(only the random resized crop, 'rrc'); use augment_on='cpu'."
+            f"create_loader: train_crop_mode={recipe.train_crop_mode!r} is not supported with "
+            "augment_on='device' (only the random resized crop, 'rrc'); use augment_on='cpu'."
         )
     if decode_on not in ("worker", "device"):
         raise ConfigError(f"create_loader: decode_on must be 'worker' or 'device', got {decode_on!r}")
@@ -366,7 +342,7 @@ def device_loader_parts(
             "create_loader: with augment_on='device' collate_fn must be None or a Mixup / FastCollateMixup "
             f"(run on the device after the augmentation), got {collate_fn!r}."
         )
-    augment = DeviceAugment(input_size, mixup=mixup, **kwargs)
+    augment = DeviceAugment.from_recipe(recipe, mixup=mixup)
     if decode_on == "device":
         return ReadBytes(), encoded_collate, augment
     return DecodeOnly(max_side=max_side), PadCollate(multiple=32), augment

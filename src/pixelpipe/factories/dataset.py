@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..datasets.image_dataset import ImageDataset
 from ..errors import ConfigError, DatasetNotFoundError, UnknownReaderError
 from ..readers.splits import EVAL_SPLITS, TRAIN_SPLITS, split_candidates
-from .image_dataset import ImageDataset
 
 __all__ = ["EVAL_SPLITS", "TORCH_DATASETS", "TRAIN_SPLITS", "create_dataset", "find_split_root"]
 
@@ -202,7 +202,7 @@ def create_dataset(
             **kwargs,
         )
     if prefix in ("hfids", "wds"):
-        from .iterable import IterableImageDataset as iterable
+        from ..datasets.iterable import IterableImageDataset as iterable
 
         extra: dict[str, Any] = {}
         if prefix == "hfids":
@@ -222,6 +222,7 @@ def create_dataset(
             **kwargs,
         )
     path = _require_root(root, "a folder / tar dataset")
+    reader: Any = reader_name
     if search_split and os.path.isdir(path):
         path = find_split_root(path, split)
     elif search_split and not reader_name and os.path.isfile(path) and path.lower().endswith(".tar"):
@@ -229,10 +230,10 @@ def create_dataset(
         from ..readers.factory import create_reader
 
         tar_opts = {k: kwargs.pop(k) for k in _TAR_READER_OPTIONS if k in kwargs}
-        reader_name = create_reader("", root=path, class_map=class_map, tar_split=split, **tar_opts)
+        reader = create_reader("", root=path, class_map=class_map, tar_split=split, **tar_opts)
     return ImageDataset(
         path,
-        reader=reader_name,
+        reader=reader,
         class_map=class_map,
         load_bytes=load_bytes,
         input_img_mode=input_img_mode,
