@@ -113,7 +113,7 @@ def rand_bbox(
 def rand_bbox_minmax(
     img_shape: Sequence[int],
     minmax: Sequence[float],
-    count: int | None = None,
+    count: int | tuple[int, ...] | None = None,
     *,
     rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -126,7 +126,7 @@ def rand_bbox_minmax(
     Args:
         img_shape: a shape ending with ``(H, W)``.
         minmax: ``(min, max)`` side ratios with ``0 <= min < max <= 1``.
-        count: number of boxes (``None``: one box, returned as scalars).
+        count: number of boxes, or the shape of the box arrays (``None``: one box, returned as scalars).
         rng: NumPy generator (default :func:`pixelpipe.rng.get_rng`).
 
     Returns:

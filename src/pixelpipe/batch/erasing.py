@@ -202,13 +202,17 @@ def paste_slices(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
     flat = np.flatnonzero(params.valid)  # row-major: image by image, boxes in drawing order
     images = (flat // k).tolist()  # host-sync: none, NumPy
     boxes = params.boxes.reshape(-1, 4)[flat].tolist()  # host-sync: none, NumPy
-    gen = noise_generator(int(params.seed)) if mode != "const" else None
     c = x.shape[1]
-    colors = _box_colors(x, params, gen).flatten(0, 1) if mode == "rand" else None
-    noise = offsets = None
-    if mode == "pixel":
-        noise, offsets = _box_noise(params, c, gen)
-        noise, offsets = to_device(noise.to(x.dtype), x.device), offsets.reshape(-1)
+    # what each erased box is filled with: "const" zeros, "rand" a colour per box, "pixel" its noise
+    colors = noise = torch.empty(0)
+    offsets = np.zeros(0, dtype=np.int64)
+    if mode != "const":
+        gen = noise_generator(int(params.seed))
+        if mode == "rand":
+            colors = _box_colors(x, params, gen).flatten(0, 1)
+        else:
+            noise, offsets = _box_noise(params, c, gen)
+            noise, offsets = to_device(noise.to(x.dtype), x.device), offsets.reshape(-1)
     sn, sc, sh, sw = x.stride()
     base = x.storage_offset()
     for f, i, (top, left, h, w) in zip(flat.tolist(), images, boxes):  # host-sync: none, NumPy

@@ -459,10 +459,14 @@ class DeviceAugment(BatchTransform):
         if self.augment is not None:
             x = self.augment.apply(x, params.augment)
         if self.jitter is not None:
+            if p.jitter is None:
+                raise ConfigError("DeviceAugment: params hold no colour jitter draws (from another recipe?)")
             x = self.jitter.apply(x, p.jitter)
         if p.grayscale is not None:
             x = batch_grayscale(x, p.grayscale)
         if p.blur is not None:
+            if p.blur_sigma is None:
+                raise ConfigError("DeviceAugment: params hold a blur mask but no blur_sigma")
             x = batch_gaussian_blur(x, p.blur_sigma, p.blur, _BLUR_KERNEL)
         return x
 
