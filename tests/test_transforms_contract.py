@@ -881,3 +881,82 @@ def test_explicit_inplace_writes_into_the_input():
     out = T.RandomErasing(**erase, inplace=True).apply(img, params)
     assert out is img
     _assert_same(out, expected, "RandomErasing inplace")
+
+
+# --- the op catalogue: every op spec of pixelpipe.ops, through every tier -----------------------------------
+
+# op name -> mean |tensor - PIL| allowed (grey levels) on the per-image tensor path and the batched kernel;
+# 0: pixel-equal. Adding an op to pixelpipe.ops means adding it here (ARCHITECTURE.md, "The op spec").
+OP_CATALOGUE: dict[str, float] = {
+    "AutoContrast": 0,
+    "Equalize": 0,
+    "Invert": 0,
+    "Posterize": 0,
+    "PosterizeIncreasing": 0,
+    "PosterizeOriginal": 0,
+    "Solarize": 0,
+    "SolarizeIncreasing": 0,
+    "SolarizeAdd": 0,
+    "Color": 0,
+    "ColorIncreasing": 0,
+    "Contrast": 0,
+    "ContrastIncreasing": 0,
+    "Brightness": 0,
+    "BrightnessIncreasing": 0,
+    "Desaturate": 0,
+    "Sharpness": 0,
+    "SharpnessIncreasing": 0,
+    "GaussianBlur": 0,
+    "GaussianBlurRand": 0,
+    "Rotate": 0.25,  # resampling: float rounding (OpenCV's float32 bilinear on the per-image CPU path)
+    "ShearX": 0.25,
+    "ShearY": 0.25,
+    "TranslateX": 0.25,
+    "TranslateY": 0.25,
+    "TranslateXRel": 0.25,
+    "TranslateYRel": 0.25,
+}
+
+
+def test_op_catalogue_lists_every_op():
+    from pixelpipe.ops import OPS
+
+    assert set(OPS) == set(OP_CATALOGUE), (
+        f"ops missing from OP_CATALOGUE: {sorted(set(OPS) - set(OP_CATALOGUE))}; "
+        f"catalogued ops that do not exist: {sorted(set(OP_CATALOGUE) - set(OPS))}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(OP_CATALOGUE))
+def test_op_spec_every_tier_agrees(name):
+    """One op spec, every tier: the level function gives the same argument on numbers and on tensors; the PIL
+    kernel, the per-image tensor path (AugmentOp on a tensor) and the batched kernel (through
+    BatchRandAugment's dispatch: the kind's batched kernel or the shared affine resampling) give the same
+    pixels within the catalogue's tolerance; no tier writes into its input; the spec pickles by name."""
+    from pixelpipe.batch.augment import BatchRandAugment
+    from pixelpipe.ops import OPS
+
+    spec = OPS[name]
+    assert pickle.loads(pickle.dumps(spec)) is spec and pickle.loads(pickle.dumps(spec.kind)) is spec.kind
+    hp = {"translate_const": 9, "img_mean": (100, 150, 200), "interpolation": "bilinear"}
+    if spec.level is not None:
+        mags = torch.tensor([0.0, 3.3, 7.0, 10.0], dtype=torch.float64)
+        for sign in (1.0, -1.0):
+            got = spec.level(mags, hp, torch.full_like(mags, sign)).tolist()
+            assert got == [float(spec.level(float(m), hp, sign)) for m in mags.tolist()], sign
+    imgs = [make_image(seed, (23, 19)) for seed in range(3)]
+    batch = torch.stack([torch.from_numpy(np.asarray(i).transpose(2, 0, 1).copy()) for i in imgs])
+    before = batch.clone()
+    op = A.AugmentOp(name, prob=1.0, magnitude=7.0, hparams=hp)
+    aug = BatchRandAugment([op], num_layers=1)
+    params = aug.sample(len(imgs), torch.Generator().manual_seed(3))
+    out = aug.apply(batch, params)
+    for i, img in enumerate(imgs):
+        p = aug.per_sample_params(params, i).op_params[0]
+        pil = np.asarray(op.apply(img, p)).astype(int)
+        tensor = op.apply(batch[i], p)
+        for got in (tensor, out[i]):
+            diff = np.abs(got.numpy().transpose(1, 2, 0).astype(int) - pil)
+            assert diff.mean() <= OP_CATALOGUE[name], (name, i, diff.mean())
+            assert diff.max() <= (1 if OP_CATALOGUE[name] else 0), (name, i)
+    assert torch.equal(batch, before)

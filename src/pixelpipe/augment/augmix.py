@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ from PIL import Image
 
 from ..base.transform import Transform
 from ..errors import ConfigError
-from . import functional_tensor as FT
+from ..ops._cpu import cpu_fast, from_hwc, hwc, to_pil
 from .config import AugMixConfig, parse_augmix
 from .ops import AugmentOp, check_ops
 from .policies import AUGMIX_TRANSFORMS
@@ -133,8 +133,8 @@ def _pil_array(img: Image.Image) -> np.ndarray:
 def _tensor_array(img: Any) -> np.ndarray | None:
     """One CPU uint8 ``(C, H, W)`` tensor (C = 1 or 3) as an ``(H, W, C)`` array (a view when its memory
     is channels-last); ``None`` for anything else."""
-    if isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 3 and FT._cpu_fast(img):
-        return FT._hwc(img)
+    if isinstance(img, torch.Tensor) and img.dtype == torch.uint8 and img.ndim == 3 and cpu_fast(img):
+        return hwc(img)
     return None
 
 
@@ -217,17 +217,18 @@ class AugMixAugment(Transform):
             # mixed += float32(w) * float32(aug), without temporaries; the first chain is written, not added
             # to zeros (the same values: products are >= 0, and 0 + x == x)
             dst = mixed if k == 0 else scratch
-            np.multiply(as_array(self._chain(img, chain)), np.float32(w), out=dst, dtype=np.float32)
+            aug = cast(np.ndarray, as_array(self._chain(img, chain)))  # same kind as img: not None
+            np.multiply(aug, np.float32(w), out=dst, dtype=np.float32)
             if k:
                 mixed += scratch
-        mixed8 = np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8)
+        mixed8: np.ndarray = np.clip(mixed, 0.0, 255.0, out=mixed).astype(np.uint8)
         if is_pil:
             mixed_img = Image.fromarray(mixed8[:, :, 0] if mixed8.shape[2] == 1 else mixed8)
             if mixed_img.mode != img.mode:
                 mixed_img = mixed_img.convert(img.mode)
             return blend(img, mixed_img, params.m)
-        out = Image.blend(FT._to_pil(base), FT._to_pil(mixed8), float(params.m))  # exact float32 blend
-        return FT._from_hwc(np.asarray(out))
+        out = Image.blend(to_pil(base), to_pil(mixed8), float(params.m))  # exact float32 blend
+        return from_hwc(np.asarray(out))
 
     def _apply_torch(self, img: torch.Tensor, params: AugMixParams) -> torch.Tensor:
         mixed = torch.zeros(img.shape, dtype=torch.float32, device=img.device)

@@ -36,13 +36,14 @@ from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ..base.transform import Transform
 from ..errors import ConfigError
-from . import functional_pil as FP
-from . import functional_tensor as FT
-from .registry import LEVEL_DENOM, OP_NAMES, OPS, OpSpec, get_op_spec
+from ..ops import LEVEL_DENOM, OP_NAMES, OPS, UNIFORM_MSTD, OpSpec, get_op_spec
+from ..ops import pil as FP
+from ..ops._image import apply_image
 
 __all__ = [
     "HPARAMS_DEFAULT",
@@ -67,7 +68,7 @@ _INTERP_NAMES = {
     "bicubic": Image.Resampling.BICUBIC,
 }
 _ALLOWED_RESAMPLE = frozenset(_INTERP_NAMES.values())
-_UNIFORM_MSTD = 100.0
+_RESAMPLE_NAMES = {0: "nearest", 2: "bilinear", 3: "bicubic"}
 
 
 class AugmentOpParams(NamedTuple):
@@ -101,7 +102,9 @@ def _resolve_interpolation(value: Any) -> tuple[int, ...]:
     out = []
     for v in vals:
         r = _INTERP_NAMES.get(v.lower()) if isinstance(v, str) else v
-        if isinstance(v, Image.Resampling) or (isinstance(r, int) and not isinstance(r, bool)):
+        if r is not None and (
+            isinstance(v, Image.Resampling) or (isinstance(r, int) and not isinstance(r, bool))
+        ):
             r = Image.Resampling(int(r)) if int(r) in {int(a) for a in _ALLOWED_RESAMPLE} else None
         if r is None or r not in _ALLOWED_RESAMPLE:
             raise ConfigError(
@@ -195,8 +198,7 @@ class AugmentOp(Transform):
         self._fill_cache: dict[str, Any] = {}
         interp = hp.get("interpolation", RANDOM_INTERPOLATION)
         self._interp = _resolve_interpolation(interp)
-        self._pil_fn = getattr(FP, self._spec.fn)
-        self._tensor_fn = getattr(FT, self._spec.fn)
+        self._int_arg = self._spec.arg_dtype is torch.int64
 
     # --- sampling ---------------------------------------------------------------------------------------
 
@@ -207,7 +209,7 @@ class AugmentOp(Transform):
         m = float(self.magnitude)
         mstd = self._mstd
         if mstd > 0:
-            if mstd > _UNIFORM_MSTD:  # inf, or what the grammar maps to inf
+            if mstd > UNIFORM_MSTD:  # inf, or what the grammar maps to inf
                 m = m * rng.random()
             else:
                 m = rng.normal(m, mstd)
@@ -218,8 +220,10 @@ class AugmentOp(Transform):
         if level is not None:
             sign = -1.0 if spec.signed and rng.random() > 0.5 else 1.0
             arg = level(m, self.hparams, sign)
-            if spec.name == "GaussianBlurRand":
-                arg = 0.1 + (2.0 * arg - 0.1) * rng.random()
+            if spec.redraw is not None:
+                arg = spec.redraw(arg, rng.random())
+            if self._int_arg:
+                arg = int(arg)
         interp = None
         if spec.geometric:
             ch = self._interp
@@ -240,15 +244,17 @@ class AugmentOp(Transform):
         if not params.applied:
             return img
         spec = self._spec
+        kind = spec.kind
         if isinstance(img, Image.Image):
-            fn = self._pil_fn
+            fn = kind.pil
             if spec.geometric:
                 return fn(img, params.arg, self._fill_for(img.mode), params.interpolation)
             return fn(img) if spec.level is None else fn(img, params.arg)
-        fn = self._tensor_fn
         if spec.geometric:
-            return fn(img, params.arg, self._fill, FT.interpolation_name(params.interpolation))
-        return fn(img) if spec.level is None else fn(img, params.arg)
+            interp = params.interpolation
+            name = _RESAMPLE_NAMES.get(int(interp) if interp is not None else 3, "bicubic")
+            return apply_image(kind, img, params.arg, self._fill, name)
+        return apply_image(kind, img, params.arg)
 
     def __repr__(self) -> str:
         s = f"{type(self).__name__}(name={self.name}, p={self.prob}, m={self.magnitude}"

@@ -8,7 +8,7 @@ over the batch:
 * :mod:`~pixelpipe.batch.erasing`: random erasing's boxes and their paste;
 * :mod:`~pixelpipe.batch.crop`: random resized crop boxes and antialiased resized crops;
 * :mod:`~pixelpipe.batch.color`: colour jitter, greyscale and Gaussian blur;
-* :mod:`~pixelpipe.batch.ops` (kernels in ``ops_color``, ``ops_filter``, ``ops_geometric``) and
+* :mod:`~pixelpipe.batch.ops` (the batched kernels of the op specs in :mod:`pixelpipe.ops`) and
   :mod:`~pixelpipe.batch.augment`: the augmentation ops and RandAugment / AutoAugment / AugMix policies.
 
 :mod:`pixelpipe.device` composes them into the device-side recipe (:class:`~pixelpipe.device.DeviceAugment`)

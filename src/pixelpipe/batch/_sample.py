@@ -4,10 +4,10 @@
 per-slot constants; :func:`sample_ops` draws, for a ``(B, L)`` tensor of slot indices, everything
 :meth:`AugmentOp.make_params` draws for one image — the probability gate, the magnitude noise (Gaussian, or
 uniform in ``[0, m]`` for ``mstd = inf``) clamped to ``[0, magnitude_max or 10]``, the argument's random sign,
-the interpolation and the ``GaussianBlurRand`` radius — with the same distributions, for all ``B x L`` entries
-at once from one ``torch.Generator``. :data:`LEVELS` holds the magnitude → argument mappings of
-:mod:`pixelpipe.augment.registry` written for float64 tensors in the same order of operations, so the
-arguments are bit-identical to the per-sample path's for the same magnitude and sign.
+the interpolation and the redrawn argument (``GaussianBlurRand``'s radius) — with the same distributions,
+for all ``B x L`` entries at once from one ``torch.Generator``. The magnitude → argument mappings are the
+op specs' own level functions (:mod:`pixelpipe.ops`), evaluated on float64 tensors, so the arguments are
+bit-identical to the per-sample path's for the same magnitude and sign.
 
 Example:
     >>> import torch
@@ -26,121 +26,33 @@ import torch
 
 from .._transfer import to_device
 from ..augment.ops import FILL, RANDOM_INTERPOLATION, AugmentOp, _check_fill, _resolve_interpolation
-from ..augment.registry import DEFAULT_TRANSLATE_CONST, DEFAULT_TRANSLATE_PCT, LEVEL_DENOM, OPS
 from ..errors import ConfigError
+from ..ops import LEVEL_DENOM, OPS, UNIFORM_MSTD, OpSpec
 from ..rng import torch_generator
 
 __all__ = ["LEVELS", "OpDraws", "OpTable", "dirichlet", "log_gamma", "resolve_generator", "sample_ops"]
-
-_UNIFORM_MSTD = 100.0  # as AugmentOp: mstd above this (inf) means uniform in [0, m]
 
 T = torch.Tensor
 LevelFn = Callable[[T, T, Mapping[str, Any]], T]
 
 
-# --- magnitude → argument, vectorised (same order of operations as the registry) -----------------------
+class _TensorLevel:
+    """An op's level function (:attr:`pixelpipe.ops.OpSpec.level`) called as ``(magnitude, sign,
+    hparams)`` on float64 tensors; 0 for ops without an argument."""
 
-
-def _level(m: T) -> T:
-    """``m / 10`` as a true division on every device (CUDA turns ``tensor / number`` into a multiplication
-    by the reciprocal, which is not always the same double)."""
-    return m / torch.full_like(m, LEVEL_DENOM)
-
-
-def _rotate(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return s * (_level(m) * 30.0)
-
-
-def _shear(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return s * (_level(m) * 0.3)
-
-
-def _translate_abs(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return s * (_level(m) * float(hp.get("translate_const", DEFAULT_TRANSLATE_CONST)))
-
-
-def _translate_rel(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return s * (_level(m) * float(hp.get("translate_pct", DEFAULT_TRANSLATE_PCT)))
-
-
-def _posterize(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return (_level(m) * 4).trunc()
-
-
-def _posterize_increasing(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return 4 - _posterize(m, s, hp)
-
-
-def _posterize_original(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return _posterize(m, s, hp) + 4
-
-
-def _solarize(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return (_level(m) * 256).trunc().clamp(max=256)
-
-
-def _solarize_increasing(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return 256 - _solarize(m, s, hp)
-
-
-def _solarize_add(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return (_level(m) * 110).trunc().clamp(max=128)
-
-
-def _enhance(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return _level(m) * 1.8 + 0.1
-
-
-def _enhance_increasing(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return (1.0 + s * (_level(m) * 0.9)).clamp(min=0.1)
-
-
-@dataclass(frozen=True)
-class _MinMax:
-    lo: float
-    hi: float
+    def __init__(self, spec: OpSpec) -> None:
+        self.level = spec.level
 
     def __call__(self, m: T, s: T, hp: Mapping[str, Any]) -> T:
-        return (self.lo + (self.hi - self.lo) * _level(m)).clamp(self.lo, self.hi)
+        if self.level is None:
+            return torch.zeros_like(m)
+        out: T = self.level(m, hp, s)
+        return out
 
 
-def _none(m: T, s: T, hp: Mapping[str, Any]) -> T:
-    return torch.zeros_like(m)
-
-
-LEVELS: Mapping[str, LevelFn] = {
-    "AutoContrast": _none,
-    "Equalize": _none,
-    "Invert": _none,
-    "Rotate": _rotate,
-    "Posterize": _posterize,
-    "PosterizeIncreasing": _posterize_increasing,
-    "PosterizeOriginal": _posterize_original,
-    "Solarize": _solarize,
-    "SolarizeIncreasing": _solarize_increasing,
-    "SolarizeAdd": _solarize_add,
-    "Color": _enhance,
-    "ColorIncreasing": _enhance_increasing,
-    "Contrast": _enhance,
-    "ContrastIncreasing": _enhance_increasing,
-    "Brightness": _enhance,
-    "BrightnessIncreasing": _enhance_increasing,
-    "Sharpness": _enhance,
-    "SharpnessIncreasing": _enhance_increasing,
-    "ShearX": _shear,
-    "ShearY": _shear,
-    "TranslateX": _translate_abs,
-    "TranslateY": _translate_abs,
-    "TranslateXRel": _translate_rel,
-    "TranslateYRel": _translate_rel,
-    "Desaturate": _MinMax(0.5, 1.0),
-    "GaussianBlur": _MinMax(0.1, 2.0),
-    "GaussianBlurRand": _MinMax(0.0, 1.0),
-}
-"""Op name → ``level(magnitude, sign, hparams)`` on float64 tensors (0 for ops without argument)."""
-
-if set(LEVELS) != set(OPS):  # pragma: no cover - guards the table against registry changes
-    raise RuntimeError(f"device LEVELS out of sync with the op registry: {sorted(set(LEVELS) ^ set(OPS))}")
+LEVELS: Mapping[str, LevelFn] = {name: _TensorLevel(spec) for name, spec in OPS.items()}
+"""Op name → ``level(magnitude, sign, hparams)`` on float64 tensors (0 for ops without argument): the op
+specs' level functions, which are written once for numbers and tensors."""
 
 
 # --- the op table ---------------------------------------------------------------------------------------
@@ -189,7 +101,7 @@ class OpTable:
 
     def constants(self, device: torch.device | str) -> dict[str, torch.Tensor]:
         """Per-slot ``prob``, ``magnitude``, ``mstd``, ``upper`` (float64), ``signed``, ``geometric``,
-        ``blur_rand`` (bool) on ``device``."""
+        ``redraw`` (bool) on ``device``."""
 
         def f64(values: Sequence[float]) -> torch.Tensor:
             return to_device(torch.tensor(values, dtype=torch.float64), device)
@@ -205,7 +117,7 @@ class OpTable:
             "upper": f64([float(op.magnitude_max or LEVEL_DENOM) for op in self.ops]),
             "signed": flag([s.signed for s in specs]),
             "geometric": flag([s.geometric for s in specs]),
-            "blur_rand": flag([op.name == "GaussianBlurRand" for op in self.ops]),
+            "redraw": flag([s.redraw is not None for s in specs]),
         }
 
 
@@ -257,7 +169,7 @@ def sample_ops(table: OpTable, slots: torch.Tensor, generator: torch.Generator) 
     def rand() -> torch.Tensor:
         return torch.rand(shape, generator=generator, device=dev, dtype=torch.float64)
 
-    u_gate, u_mag, u_sign, u_blur = rand(), rand(), rand(), rand()
+    u_gate, u_mag, u_sign, u_redraw = rand(), rand(), rand(), rand()
     z = torch.randn(shape, generator=generator, device=dev, dtype=torch.float64)
     n_interp = len(table.interpolations)
     pick = torch.randint(0, n_interp, shape, generator=generator, device=dev)
@@ -265,17 +177,19 @@ def sample_ops(table: OpTable, slots: torch.Tensor, generator: torch.Generator) 
     prob = c["prob"][s]
     applied = valid & ((prob >= 1.0) | (u_gate <= prob))
     m, mstd = c["magnitude"][s], c["mstd"][s]
-    noisy = torch.where(mstd > _UNIFORM_MSTD, m * u_mag, m + mstd * z)
+    noisy = torch.where(mstd > UNIFORM_MSTD, m * u_mag, m + mstd * z)
     m = torch.where(mstd > 0, noisy, m)
     m = torch.minimum(m, c["upper"][s]).clamp(min=0.0)
     sign = torch.where(c["signed"][s] & (u_sign > 0.5), -1.0, 1.0).to(torch.float64)
 
     arg = torch.zeros(shape, dtype=torch.float64, device=dev)
     for i, op in enumerate(table.ops):  # a loop over the policy's ops, not the batch
-        if LEVELS[op.name] is not _none:
-            arg = torch.where(s == i, LEVELS[op.name](m, sign, op.hparams), arg)
-    blur = c["blur_rand"][s]
-    arg = torch.where(blur, 0.1 + (2.0 * arg - 0.1) * u_blur, arg)
+        spec = OPS[op.name]
+        if spec.level is not None:
+            level = spec.level(m, op.hparams, sign)
+            if spec.redraw is not None:
+                level = spec.redraw(level, u_redraw)
+            arg = torch.where(s == i, level, arg)
 
     codes = to_device(torch.tensor(table.interpolations, dtype=torch.int64), dev)
     interp = torch.where(c["geometric"][s], codes[pick], -1)

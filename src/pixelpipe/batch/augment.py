@@ -51,12 +51,12 @@ from ..augment.augmix import AugMixAugment, AugMixParams, augment_and_mix_transf
 from ..augment.auto_augment import AutoAugment, AutoAugmentParams, auto_augment_transform
 from ..augment.ops import AugmentOp, AugmentOpParams
 from ..augment.rand_augment import RandAugment, RandAugmentParams, rand_augment_transform
-from ..augment.registry import OPS
 from ..base import BatchDesc, BatchTransform
 from ..errors import ConfigError
+from ..ops import OPS
+from ..ops.geometric import _CODE_NAMES, _affine_kernel
 from . import ops as D
 from ._sample import OpDraws, OpTable, dirichlet, log_gamma, resolve_generator, sample_ops
-from .ops_geometric import _CODE_NAMES, _affine_kernel
 
 __all__ = [
     "BatchAugMix",
@@ -72,9 +72,7 @@ __all__ = [
 
 Device = torch.device | str | None
 
-_INT_ARG_OPS = frozenset(
-    {"Posterize", "PosterizeIncreasing", "PosterizeOriginal", "Solarize", "SolarizeIncreasing", "SolarizeAdd"}
-)
+_INT_ARG_OPS = frozenset(name for name, spec in OPS.items() if spec.arg_dtype is torch.int64)
 
 
 @dataclass(frozen=True)
@@ -154,7 +152,9 @@ class _Applier:
         self.kind_names = kinds
         self.slot_kind = torch.tensor([kinds.index(k) for k in table.kinds], dtype=torch.int64)
         self.slot_geometric = torch.tensor([D.KERNELS[k].geometric for k in table.kinds], dtype=torch.bool)
-        self.slot_rotate = torch.tensor([k == "rotate" for k in table.kinds], dtype=torch.bool)
+        periods = [D.KERNELS[k].period for k in table.kinds]
+        self.slot_periodic = torch.tensor([p is not None for p in periods], dtype=torch.bool)
+        self.slot_period = torch.tensor([p or 1.0 for p in periods], dtype=torch.float64)
         self._fill: dict[tuple[torch.device, int], torch.Tensor] = {}
 
     def fill(self, device: torch.device, channels: int) -> torch.Tensor:
@@ -169,16 +169,20 @@ class _Applier:
         slot = cpu.op.clamp(min=0)
         active = cpu.applied & (cpu.op >= 0)
         resampling = active & self.slot_geometric[slot]
-        # a zero shear/shift resamples to the same pixels and Pillow copies for a zero rotation: skip them
-        identity = (cpu.arg == 0) | (self.slot_rotate[slot] & (cpu.arg.remainder(360.0) == 0))
+        # a zero shear/shift resamples to the same pixels and Pillow copies for a whole turn: skip them
+        period = self.slot_period[slot]
+        identity = (cpu.arg == 0) | (self.slot_periodic[slot] & (cpu.arg.remainder(period) == 0))
         geometric = resampling & ~identity
         kind = torch.where(active & ~resampling, self.slot_kind[slot], -1)
         device = x.device
         for k, idx in _groups(kind, len(self.kind_names)):  # op kinds, not samples
             kernel = D.KERNELS[self.kind_names[k]]
+            fn = kernel.batched
+            if fn is None:  # pragma: no cover - only geometric kinds have none, and they are not grouped here
+                raise RuntimeError(f"op kind {kernel.name!r} has no batched kernel")
             idx_d = to_device(idx, device)
             static = kernel.host_static(cpu.arg.index_select(0, idx)) if kernel.host_static else {}
-            out = kernel.fn(x.index_select(0, idx_d), dev.arg.index_select(0, idx_d), **static)
+            out = fn(x.index_select(0, idx_d), dev.arg.index_select(0, idx_d), **static)
             x.index_copy_(0, idx_d, out)
         if not bool(geometric.any()):  # host-sync: none, a CPU tensor (draws are kept on the host)
             return
@@ -313,7 +317,7 @@ class BatchRandAugment(BatchAugment):
         self.reference = RandAugment(ops, num_layers, choice_weights)
         self.num_layers = self.reference.num_layers
         self.table = OpTable.from_ops(self.reference.ops) if self.reference.ops else None  # type: ignore[assignment]
-        self._applier = _Applier(self.table) if self.table is not None else None  # type: ignore[assignment]
+        self._applier = _Applier(self.table) if self.table is not None else None
         w = self.reference.choice_weights
         self._log_weights = None if w is None else torch.log(torch.as_tensor(w, dtype=torch.float64))
 

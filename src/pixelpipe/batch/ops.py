@@ -37,10 +37,9 @@ bicubic), and truncation turns the smallest error into a whole level.
 Arguments are converted to float64 (fractions, angles, factors) or int64; pass float64 tensors (or Python
 numbers) to keep them exact: a float32 ``-0.2`` turns a 16-pixel shift into a 16.0000002-pixel one.
 
-Layout: the colour ops live in :mod:`pixelpipe.batch.ops_color`, the filters in
-:mod:`pixelpipe.batch.ops_filter`, the geometric ops in :mod:`pixelpipe.batch.ops_geometric` and the shared
-plumbing in :mod:`pixelpipe.batch._ops_common`; this module holds the kernel table and re-exports every name
-of ``__all__``.
+Layout: each op's kernels live with its spec in :mod:`pixelpipe.ops` (the colour ops in
+:mod:`pixelpipe.ops.color`, the filters in :mod:`pixelpipe.ops.filter`, the geometric ops in
+:mod:`pixelpipe.ops.geometric`); this module re-exports the batched functions and the kernel table.
 
 Example:
     >>> import torch
@@ -53,23 +52,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-import torch
-
-from .ops_color import (
-    _auto_contrast,
-    _brightness,
-    _color,
-    _contrast,
-    _desaturate,
-    _equalize,
-    _invert,
-    _posterize,
-    _solarize,
-    _solarize_add,
+from ..ops import KINDS, OpKind
+from ..ops.color import (
     auto_contrast,
     brightness,
     color,
@@ -81,9 +65,8 @@ from .ops_color import (
     solarize,
     solarize_add,
 )
-from .ops_filter import _gaussian_blur, _sharpness, gaussian_blur, max_box_radius, sharpness
-from .ops_geometric import (
-    GEOMETRIC_KINDS,
+from ..ops.filter import gaussian_blur, sharpness
+from ..ops.geometric import (
     INTERPOLATION_CODES,
     affine_batch,
     affine_matrices,
@@ -129,50 +112,14 @@ __all__ = [
 
 # --- the kernel table the batched policies dispatch through -------------------------------------------------
 
+Kernel = OpKind
+"""How the batched policies apply one op kind: its :class:`~pixelpipe.ops.OpKind` (``name``, the batched
+kernel ``fn(img_subset, arg_subset, **static)``, ``None`` for geometric kinds, which go through
+:func:`affine_matrices` and one shared :func:`affine_batch` call per layer; ``geometric``;
+``host_static``)."""
 
-@dataclass(frozen=True)
-class Kernel:
-    """How the batched policies apply one op kind (a functional name of the op registry).
+KERNELS: dict[str, Kernel] = dict(KINDS)
+"""Functional name → :class:`Kernel`, covering every op of :data:`pixelpipe.ops.OPS` (derived from it)."""
 
-    Attributes:
-        name: the functional name (``OpSpec.fn``), e.g. ``'solarize'``.
-        fn: ``fn(img_subset, arg_subset) -> img_subset`` for non-geometric kinds (``arg`` ignored by ops
-            without one); ``None`` for geometric kinds, which go through :func:`affine_matrices` and one
-            shared :func:`affine_batch` call per layer.
-        geometric: whether the op resamples.
-        host_static: ``host_static(arg_subset_on_host) -> kwargs`` for ``fn``, computed from the host copy of
-            the arguments (e.g. the blur's kernel length), so that ``fn`` needs no value from the device;
-            ``None``: no keyword arguments.
-    """
-
-    name: str
-    fn: Callable[..., torch.Tensor] | None
-    geometric: bool = False
-    host_static: Callable[[torch.Tensor], dict[str, Any]] | None = None
-
-
-def _no_arg(
-    kernel: Callable[[torch.Tensor], torch.Tensor],
-) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    return lambda img, arg: kernel(img)
-
-
-KERNELS: dict[str, Kernel] = {
-    k.name: k
-    for k in (
-        Kernel("auto_contrast", _no_arg(_auto_contrast)),
-        Kernel("equalize", _no_arg(_equalize)),
-        Kernel("invert", _no_arg(_invert)),
-        Kernel("posterize", _posterize),
-        Kernel("solarize", _solarize),
-        Kernel("solarize_add", _solarize_add),
-        Kernel("color", _color),
-        Kernel("contrast", _contrast),
-        Kernel("brightness", _brightness),
-        Kernel("sharpness", _sharpness),
-        Kernel("desaturate", _desaturate),
-        Kernel("gaussian_blur", _gaussian_blur, host_static=lambda arg: {"big_r": max_box_radius(arg)}),
-        *(Kernel(kind, None, geometric=True) for kind in GEOMETRIC_KINDS),
-    )
-}
-"""Functional name → :class:`Kernel`, covering every op of :data:`pixelpipe.augment.registry.OPS`."""
+GEOMETRIC_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.geometric)
+"""The functional names of the resampling ops."""

@@ -1,4 +1,6 @@
-"""Batched colour ops on ``uint8`` ``(B, C, H, W)``: point, histogram (LUT) and blend ops, as Pillow does.
+"""The colour ops: point, histogram (LUT) and blend ops, as Pillow does, on every tier.
+
+Batched kernels on ``uint8`` ``(B, C, H, W)``:
 
 * point ops (Invert, Posterize, Solarize, SolarizeAdd) use per-sample thresholds and masks, and the
   histogram ops (AutoContrast, Equalize) per sample-channel tables built from batched histograms:
@@ -6,14 +8,27 @@
 * blends (Color, Desaturate, Contrast, Brightness) use Pillow's fixed-point luma, an exact integer mean and
   Pillow's float32 truncating blend with a per-sample factor: **identical** in the tests.
 
-See :mod:`pixelpipe.batch.ops` for the conventions shared by every op.
+Per-image CPU kernels (kept where measured faster than the batched kernel at batch size 1; see
+ARCHITECTURE.md, "The op spec"): Posterize masks bits, Solarize, SolarizeAdd and Brightness map through a
+``cv2.LUT`` table, AutoContrast and Equalize build Pillow's per-channel tables from OpenCV's extrema and
+histograms, Contrast applies a table of Pillow's blend around Pillow's mean, Color runs Pillow's own op:
+all **identical** to Pillow. Invert has no per-image kernel (``255 - x`` either way).
+
+See :mod:`pixelpipe.batch.ops` for the conventions shared by every batched op.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import torch
 
-from ._ops_common import Arg, _col, _rdiv, _unary, _with_arg
+from . import pil as P
+from ._batched import Arg, _col, _rdiv, _unary, _with_arg
+from ._cpu import cv, hwc, lut_cpu, lut_per_channel, planes, to_pil, via_pil
+from ._spec import MinMaxLevel, OpKind, OpSpec, clamp, enhance, enhance_increasing, level_of, trunc
 
 
 def _apply_lut(img: torch.Tensor, lut: torch.Tensor) -> torch.Tensor:
@@ -208,3 +223,151 @@ def brightness(img: torch.Tensor, factor: Arg, mask: torch.Tensor | None = None)
         tensor([ 50, 190], dtype=torch.uint8)
     """
     return _with_arg(_brightness, img, factor, mask, torch.float64)
+
+
+# --- the per-image CPU kernels (measured faster than the batched ones at batch size 1) ---------------------
+
+
+def _posterize_cpu(img: torch.Tensor, bits: int) -> torch.Tensor:
+    bits = int(bits)
+    if bits >= 8:
+        return img
+    return img & ((0xFF << (8 - max(bits, 0))) & 0xFF)
+
+
+def _solarize_cpu(img: torch.Tensor, threshold: int) -> torch.Tensor:
+    threshold = int(threshold)
+    if threshold > 255:
+        return img
+    if threshold <= 0:
+        return 255 - img
+    ramp = np.arange(256, dtype=np.uint8)
+    return lut_cpu(img, np.where(ramp >= threshold, 255 - ramp, ramp).astype(np.uint8))
+
+
+def _solarize_add_cpu(img: torch.Tensor, add: int) -> torch.Tensor:
+    ramp = np.arange(256, dtype=np.int64)
+    lut = np.where(ramp < 128, np.minimum(ramp + int(add), 255), ramp).clip(0, 255).astype(np.uint8)
+    return lut_cpu(img, lut)
+
+
+def _auto_contrast_cpu(img: torch.Tensor) -> torch.Tensor | None:
+    if img.ndim != 3:
+        return None
+    lo_hi = np.array([cv().minMaxLoc(p)[:2] for p in planes(img)], dtype=np.float64)
+    lo, hi = lo_hi[:, :1], lo_hi[:, 1:]
+    span = hi - lo
+    scale = 255.0 / np.maximum(span, 1.0)
+    ramp = np.arange(256, dtype=np.float64)
+    table = np.clip(np.trunc(ramp * scale - lo * scale), 0, 255)
+    return lut_per_channel(img, np.where(span > 0, table, ramp).astype(np.uint8))
+
+
+def _equalize_luts_np(hist: np.ndarray) -> np.ndarray:
+    """Pillow's equalisation tables for ``(C, 256)`` histograms in NumPy (a few channels: cheaper than
+    torch); the batched :func:`_equalize` builds the same tables in torch."""
+    ramp = np.arange(256, dtype=np.int64)
+    luts = np.empty(hist.shape, dtype=np.uint8)
+    for c, h in enumerate(hist):
+        nonzero = np.flatnonzero(h)  # host-sync: none, NumPy (the per-image CPU kernel)
+        last = int(h[nonzero[-1]]) if len(nonzero) > 1 else 0  # host-sync: none, NumPy
+        step = (int(h.sum()) - last) // 255 if len(nonzero) > 1 else 0  # host-sync: none, NumPy
+        if step == 0:
+            luts[c] = ramp
+        else:
+            before = np.cumsum(h) - h
+            luts[c] = np.minimum((step // 2 + before) // step, 255)
+    return luts
+
+
+def _equalize_cpu(img: torch.Tensor) -> torch.Tensor:
+    if img.ndim == 3:
+        hist = np.stack([cv().calcHist([p], [0], None, [256], [0, 256]).reshape(256) for p in planes(img)])
+        return lut_per_channel(img, _equalize_luts_np(hist.astype(np.int64)))
+    return via_pil(P.equalize, img)
+
+
+def _color_cpu(img: torch.Tensor, factor: float) -> torch.Tensor:
+    if img.shape[-3] == 1:
+        return img
+    return via_pil(P.color, img, factor)
+
+
+def _desaturate_cpu(img: torch.Tensor, factor: float) -> torch.Tensor:
+    return _color_cpu(img, min(1.0, max(0.0, 1.0 - factor)))
+
+
+def _contrast_cpu(img: torch.Tensor, factor: float) -> torch.Tensor:
+    if img.ndim == 3:
+        # a flat degenerate image makes the blend a table: Pillow's mean, Pillow's blend of each value
+        mean = P.contrast_mean(to_pil(hwc(img)))
+        return lut_cpu(img, P.blend_table(mean, factor))
+    return via_pil(P.contrast, img, factor)
+
+
+def _brightness_cpu(img: torch.Tensor, factor: float) -> torch.Tensor:
+    lut = np.clip(np.arange(256, dtype=np.float32) * np.float32(factor), 0, 255).astype(np.uint8)
+    return lut_cpu(img, lut)
+
+
+# --- the op kinds and the named ops ----------------------------------------------------------------------
+
+_I64 = torch.int64
+
+INVERT = OpKind("invert", P.invert, lambda img, arg: _invert(img), arg_dtype=None)
+AUTO_CONTRAST = OpKind(
+    "auto_contrast", P.auto_contrast, lambda img, arg: _auto_contrast(img), _auto_contrast_cpu, None
+)
+EQUALIZE = OpKind("equalize", P.equalize, lambda img, arg: _equalize(img), _equalize_cpu, arg_dtype=None)
+POSTERIZE = OpKind("posterize", P.posterize, _posterize, _posterize_cpu, _I64)
+SOLARIZE = OpKind("solarize", P.solarize, _solarize, _solarize_cpu, _I64)
+SOLARIZE_ADD = OpKind("solarize_add", P.solarize_add, _solarize_add, _solarize_add_cpu, _I64)
+COLOR = OpKind("color", P.color, _color, _color_cpu)
+CONTRAST = OpKind("contrast", P.contrast, _contrast, _contrast_cpu)
+BRIGHTNESS = OpKind("brightness", P.brightness, _brightness, _brightness_cpu)
+DESATURATE = OpKind("desaturate", P.desaturate, _desaturate, _desaturate_cpu)
+
+
+def _lv_posterize(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return trunc(level_of(m) * 4)
+
+
+def _lv_posterize_increasing(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return 4 - _lv_posterize(m, hp, s)
+
+
+def _lv_posterize_original(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return _lv_posterize(m, hp, s) + 4
+
+
+def _lv_solarize(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return clamp(trunc(level_of(m) * 256), hi=256)
+
+
+def _lv_solarize_increasing(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return 256 - _lv_solarize(m, hp, s)
+
+
+def _lv_solarize_add(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return clamp(trunc(level_of(m) * 110), hi=128)
+
+
+SPECS: tuple[OpSpec, ...] = (
+    OpSpec("AutoContrast", AUTO_CONTRAST),
+    OpSpec("Equalize", EQUALIZE),
+    OpSpec("Invert", INVERT),
+    OpSpec("Posterize", POSTERIZE, _lv_posterize),
+    OpSpec("PosterizeIncreasing", POSTERIZE, _lv_posterize_increasing),
+    OpSpec("PosterizeOriginal", POSTERIZE, _lv_posterize_original),
+    OpSpec("Solarize", SOLARIZE, _lv_solarize),
+    OpSpec("SolarizeIncreasing", SOLARIZE, _lv_solarize_increasing),
+    OpSpec("SolarizeAdd", SOLARIZE_ADD, _lv_solarize_add),
+    OpSpec("Color", COLOR, enhance),
+    OpSpec("ColorIncreasing", COLOR, enhance_increasing, signed=True),
+    OpSpec("Contrast", CONTRAST, enhance),
+    OpSpec("ContrastIncreasing", CONTRAST, enhance_increasing, signed=True),
+    OpSpec("Brightness", BRIGHTNESS, enhance),
+    OpSpec("BrightnessIncreasing", BRIGHTNESS, enhance_increasing, signed=True),
+    OpSpec("Desaturate", DESATURATE, MinMaxLevel(0.5, 1.0)),
+)
+"""The colour ops of the registry (:data:`pixelpipe.ops.OPS`)."""

@@ -1,34 +1,40 @@
-"""Batched geometric ops on ``uint8`` ``(B, C, H, W)``: one affine resampling with per-sample matrices.
+"""The geometric ops (Rotate, ShearX/Y, TranslateX/Y, TranslateX/YRel) on every tier: one affine matrix each.
 
-Rotate, ShearX/Y, TranslateX/Y and TranslateX/YRel are :func:`affine_batch` with per-sample matrices in
-Pillow's convention (:func:`affine_matrices`); see :mod:`pixelpipe.batch.ops` for the tolerances.
+Each kind's matrix builder (:func:`rotate_matrix`, :func:`shear_x_matrix`, ...) gives Pillow's affine matrix
+(output pixel centre ``(x, y)`` reads input ``(a x + b y + c, d x + e y + f)``) for a number or a ``(n,)``
+tensor of arguments. The batched kernel is one :func:`affine_batch` resampling with per-sample matrices (see
+:mod:`pixelpipe.batch.ops` for the tolerances).
+
+Per-image CPU kernel (measured 4-250x faster than the batched resampling at batch size 1, on one core):
+bilinear uses ``cv2.warpAffine`` in float32 with Pillow's coordinate convention and edge/fill rule (**mean
+<= 0.25 level** on noisy test images, about 0.002 on photos; max 1 level; Pillow's fill pixels), translations
+along one axis a float32 blend of two shifted views instead of a warp; bicubic runs Pillow's own transform
+(OpenCV's cubic is over 1 level off): **identical**. Nearest has no per-image kernel: the batched one at
+batch size 1 was as fast or faster (0.8-1.4x).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 import torch
+from PIL import Image
 
 from .._transfer import to_device
-from ._ops_common import Arg, Fill, _check, _gated, _per_sample
+from . import pil as P
+from ._batched import Arg, Fill, _check, _gated, _per_sample, fill_values
+from ._cpu import affine_cv2, per_image, shift_cv2, via_pil
+from ._spec import DEFAULT_TRANSLATE_CONST, DEFAULT_TRANSLATE_PCT, OpKind, OpSpec, level_of
 
 INTERPOLATION_CODES: dict[str, int] = {"nearest": 0, "bilinear": 2, "bicubic": 3}
 """Interpolation name → PIL resampling code (the values per-sample params carry)."""
 _CODE_NAMES = {v: k for k, v in INTERPOLATION_CODES.items()}
 
-GEOMETRIC_KINDS: tuple[str, ...] = (
-    "rotate",
-    "shear_x",
-    "shear_y",
-    "translate_x",
-    "translate_y",
-    "translate_x_rel",
-    "translate_y_rel",
-)
-"""The functional names of the resampling ops."""
-
 
 def fill_vector(fill: Fill, channels: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """The fill colour as a float32 ``(C,)`` tensor, as the per-sample path resolves it.
+    """The fill colour as a float32 ``(C,)`` tensor, as every tier resolves it (:func:`fill_values`).
 
     One number fills every channel; an RGB fill on a 1-channel image becomes its Pillow luma; missing
     channels get 255 (opaque alpha).
@@ -38,36 +44,86 @@ def fill_vector(fill: Fill, channels: int, device: torch.device | str | None = N
         [76.0]
     """
     if isinstance(fill, torch.Tensor):
-        vals = [float(v) for v in fill.reshape(-1).tolist()]  # host-sync: only for a device fill, per call
-    elif isinstance(fill, (int, float)):
-        vals = [float(fill)]
-    else:
-        vals = [float(v) for v in fill]
-    if channels == 1 and len(vals) >= 3:
-        r, g, b = (round(v) for v in vals[:3])
-        vals = [float((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)]
-    if len(vals) == 1:
-        vals = vals * channels
-    vals = (vals + [255.0] * channels)[:channels]
-    out = torch.tensor([round(v) for v in vals], dtype=torch.float32)
+        fill = [float(v) for v in fill.reshape(-1).tolist()]  # host-sync: only for a device fill, per call
+    out = torch.tensor(fill_values(fill, channels), dtype=torch.float32)
     return out if device is None else to_device(out, device)
 
 
-def _rotate_matrix(degrees: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    angle = -torch.deg2rad(degrees.double())
-    cos_a, sin_a = torch.round(torch.cos(angle), decimals=15), torch.round(torch.sin(angle), decimals=15)
-    cx, cy = w / 2.0, h / 2.0
+Matrix = tuple[float, float, float, float, float, float]
+
+
+def _stack(*entries: Any) -> Any:
+    """The six entries as a tuple of numbers, or stacked into ``(n, 6)`` when any is a tensor."""
+    if any(isinstance(e, torch.Tensor) for e in entries):
+        ref = next(e for e in entries if isinstance(e, torch.Tensor))
+        return torch.stack(
+            [e if isinstance(e, torch.Tensor) else torch.full_like(ref, e) for e in entries], -1
+        )
+    return tuple(float(e) for e in entries)
+
+
+def rotate_matrix(degrees: Any, height: int, width: int) -> Any:
+    """Pillow's ``rotate`` matrix: counter-clockwise about the centre, keeping the size.
+
+    ``degrees`` is a number (the per-image kernel: Python's ``math``, a 6-tuple) or a ``(n,)`` tensor (the
+    batched kernel: torch, ``(n, 6)`` float64). The formula is one; the two evaluations of the cosine may
+    differ in the last bit, so each tier keeps its own, as before.
+
+    Example:
+        >>> rotate_matrix(90.0, 4, 4)
+        (0.0, -1.0, 4.0, 1.0, 0.0, 0.0)
+    """
+    cos_a: Any
+    sin_a: Any
+    if isinstance(degrees, torch.Tensor):
+        angle = -torch.deg2rad(degrees.double())
+        cos_a, sin_a = torch.round(torch.cos(angle), decimals=15), torch.round(torch.sin(angle), decimals=15)
+    else:
+        rad = -math.radians(degrees)
+        cos_a, sin_a = round(math.cos(rad), 15), round(math.sin(rad), 15)
+    cx, cy = width / 2.0, height / 2.0
     c = cos_a * -cx + sin_a * -cy + cx
     f = -sin_a * -cx + cos_a * -cy + cy
-    return torch.stack([cos_a, sin_a, c, -sin_a, cos_a, f], -1)
+    return _stack(cos_a, sin_a, c, -sin_a, cos_a, f)
 
 
-def _unit_matrix(arg: torch.Tensor, slot: int) -> torch.Tensor:
-    m = torch.zeros(arg.shape[0], 6, dtype=torch.float64, device=arg.device)
-    m[:, 0] = 1.0
-    m[:, 4] = 1.0
-    m[:, slot] = arg.double()
-    return m
+def _at(slot: int, value: Any) -> Any:
+    """The identity matrix with ``value`` at ``slot`` (a number or a ``(n,)`` tensor)."""
+    if isinstance(value, torch.Tensor):
+        value = value.double()
+    entries: list[Any] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    entries[slot] = value
+    return _stack(*entries)
+
+
+def shear_x_matrix(factor: Any, height: int, width: int) -> Any:
+    """Output ``(x, y)`` reads input ``(x + factor y, y)``."""
+    return _at(1, factor)
+
+
+def shear_y_matrix(factor: Any, height: int, width: int) -> Any:
+    """Output ``(x, y)`` reads input ``(x, y + factor x)``."""
+    return _at(3, factor)
+
+
+def translate_x_matrix(pixels: Any, height: int, width: int) -> Any:
+    """Output ``(x, y)`` reads input ``(x + pixels, y)``."""
+    return _at(2, pixels)
+
+
+def translate_y_matrix(pixels: Any, height: int, width: int) -> Any:
+    """Output ``(x, y)`` reads input ``(x, y + pixels)``."""
+    return _at(5, pixels)
+
+
+def translate_x_rel_matrix(pct: Any, height: int, width: int) -> Any:
+    """:func:`translate_x_matrix` by a fraction of the width."""
+    return _at(2, pct * width)
+
+
+def translate_y_rel_matrix(pct: Any, height: int, width: int) -> Any:
+    """:func:`translate_y_matrix` by a fraction of the height."""
+    return _at(5, pct * height)
 
 
 def affine_matrices(kind: str, arg: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -80,17 +136,14 @@ def affine_matrices(kind: str, arg: torch.Tensor, height: int, width: int) -> to
         >>> affine_matrices('translate_x_rel', torch.tensor([0.5]), 10, 20).tolist()
         [[1.0, 0.0, 10.0, 0.0, 1.0, 0.0]]
     """
-    arg = arg.double()
-    if kind == "rotate":
-        return _rotate_matrix(arg, height, width)
-    slots = {"shear_x": 1, "shear_y": 3, "translate_x": 2, "translate_y": 5}
-    if kind == "translate_x_rel":
-        return _unit_matrix(arg * width, 2)
-    if kind == "translate_y_rel":
-        return _unit_matrix(arg * height, 5)
-    if kind not in slots:
-        raise ValueError(f"unknown geometric op {kind!r}; valid: {', '.join(GEOMETRIC_KINDS)}")
-    return _unit_matrix(arg, slots[kind])
+    from . import KINDS  # the registry (this module is one of its op modules)
+
+    op = KINDS.get(kind)
+    if op is None or op.matrix is None:
+        valid = ", ".join(k.name for k in KINDS.values() if k.matrix is not None)
+        raise ValueError(f"unknown geometric op {kind!r}; valid: {valid}")
+    out: torch.Tensor = op.matrix(arg.double(), height, width)
+    return out
 
 
 def _source_coords(matrix: torch.Tensor, h: int, w: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,6 +188,11 @@ def _cubic(
     return v2 + d * (p2 + d * (p3 + d * p4))
 
 
+def _cubic4(v: Sequence[torch.Tensor], d: torch.Tensor) -> torch.Tensor:
+    """:func:`_cubic` through four taps given as a sequence."""
+    return _cubic(v[0], v[1], v[2], v[3], d)
+
+
 def _sample(
     img: torch.Tensor, xin: torch.Tensor, yin: torch.Tensor, mode: str, axis: str | None
 ) -> torch.Tensor:
@@ -162,13 +220,13 @@ def _sample(
         return top.add_(bottom.sub_(top).mul_(dy))
     if axis == "x":  # dy == 0: the cubic along y returns row y0 exactly
         r0 = taps.rows(y0)
-        return _cubic(*(taps(r0, taps.cols(x0 + i)) for i in (-1, 0, 1, 2)), dx)
+        return _cubic4([taps(r0, taps.cols(x0 + i)) for i in (-1, 0, 1, 2)], dx)
     if axis == "y":
         c0 = taps.cols(x0)
-        return _cubic(*(taps(taps.rows(y0 + j), c0) for j in (-1, 0, 1, 2)), dy)
+        return _cubic4([taps(taps.rows(y0 + j), c0) for j in (-1, 0, 1, 2)], dy)
     cols = [taps.cols(x0 + i) for i in (-1, 0, 1, 2)]
-    rows = [_cubic(*(taps(taps.rows(y0 + j), c) for c in cols), dx) for j in (-1, 0, 1, 2)]
-    return _cubic(*rows, dy)
+    rows = [_cubic4([taps(taps.rows(y0 + j), c) for c in cols], dx) for j in (-1, 0, 1, 2)]
+    return _cubic4(rows, dy)
 
 
 def _matrix_axis(matrix: torch.Tensor) -> str | None:
@@ -341,3 +399,108 @@ def translate_y_rel(
 ) -> torch.Tensor:
     """:func:`translate_y` by a fraction of the height."""
     return _geometric("translate_y_rel", img, pct, fill, interpolation, mask)
+
+
+# --- the per-image CPU kernel and the op kinds -------------------------------------------------------------
+
+
+def affine_cpu(
+    img: torch.Tensor, matrix: Sequence[float], fill: float | Sequence[float], interpolation: str
+) -> torch.Tensor | None:
+    """The per-image CPU kernel for one Pillow affine ``matrix`` on a CPU ``(..., C, H, W)`` image with 1 or
+    3 channels: OpenCV for bilinear (two shifted views for a shift along one axis), Pillow for bicubic;
+    ``None`` for nearest (the batched kernel is as fast)."""
+    if interpolation == "nearest":
+        return None
+    m = tuple(float(v) for v in matrix)
+    if interpolation == "bilinear":
+        a, b, c, d, e, f = m
+        if a == 1.0 and b == 0.0 and d == 0.0 and e == 1.0 and (c == 0.0 or f == 0.0):
+            return per_image(img, lambda arr: shift_cv2(arr, c, f, fill))
+        return per_image(img, lambda arr: affine_cv2(arr, m, fill, interpolation))
+    pil_fill = P.fill_for_mode(fill, "L" if img.shape[-3] == 1 else "RGB")
+    return via_pil(P._affine, img, m, pil_fill, Image.Resampling.BICUBIC)
+
+
+def affine_image(
+    img: torch.Tensor,
+    matrix: Sequence[float] | torch.Tensor,
+    fill: float | Sequence[float],
+    interpolation: str,
+) -> torch.Tensor:
+    """The batched kernel on one ``uint8`` ``(C, H, W)`` image or a ``(..., C, H, W)`` stack, every image
+    with the same matrix (six numbers, or ``(n, 6)`` per image), on the image's device."""
+    c, h, w = img.shape[-3:]
+    x = img.reshape(-1, c, h, w)
+    n = x.shape[0]
+    if n == 0 or h == 0 or w == 0:
+        return img.clone()
+    if isinstance(matrix, torch.Tensor):
+        m = matrix.to(torch.float64).reshape(-1, 6).expand(n, 6)
+    else:
+        m = torch.tensor([float(v) for v in matrix], dtype=torch.float64).expand(n, 6)
+    axis = _matrix_axis(m) if interpolation == "bicubic" else None
+    out = _affine_kernel(x, to_device(m, img.device), fill_vector(fill, c, img.device), interpolation, axis)
+    return out.reshape(img.shape)
+
+
+class _AffineCPU:
+    """The per-image CPU kernel of one geometric kind: ``(img, arg, fill, interpolation) -> img``, its
+    matrix through :func:`affine_cpu`."""
+
+    def __init__(self, matrix: Callable[..., Any]) -> None:
+        self.matrix = matrix
+
+    def __call__(
+        self, img: torch.Tensor, arg: float, fill: float | Sequence[float], interpolation: str
+    ) -> torch.Tensor | None:
+        if interpolation == "nearest":
+            return None
+        return affine_cpu(img, self.matrix(arg, img.shape[-2], img.shape[-1]), fill, interpolation)
+
+
+def _geometric_kind(
+    name: str, pil: Callable[..., Any], matrix: Callable[..., Any], period: float | None = None
+) -> OpKind:
+    return OpKind(name, pil, None, _AffineCPU(matrix), geometric=True, matrix=matrix, period=period)
+
+
+ROTATE = _geometric_kind("rotate", P.rotate, rotate_matrix, period=360.0)
+SHEAR_X = _geometric_kind("shear_x", P.shear_x, shear_x_matrix)
+SHEAR_Y = _geometric_kind("shear_y", P.shear_y, shear_y_matrix)
+TRANSLATE_X = _geometric_kind("translate_x", P.translate_x, translate_x_matrix)
+TRANSLATE_Y = _geometric_kind("translate_y", P.translate_y, translate_y_matrix)
+TRANSLATE_X_REL = _geometric_kind("translate_x_rel", P.translate_x_rel, translate_x_rel_matrix)
+TRANSLATE_Y_REL = _geometric_kind("translate_y_rel", P.translate_y_rel, translate_y_rel_matrix)
+_KINDS = (ROTATE, SHEAR_X, SHEAR_Y, TRANSLATE_X, TRANSLATE_Y, TRANSLATE_X_REL, TRANSLATE_Y_REL)
+
+GEOMETRIC_KINDS: tuple[str, ...] = tuple(k.name for k in _KINDS)
+"""The functional names of this module's resampling ops (:data:`pixelpipe.batch.ops.GEOMETRIC_KINDS`: all)."""
+
+
+def _lv_rotate(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return s * (level_of(m) * 30.0)
+
+
+def _lv_shear(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return s * (level_of(m) * 0.3)
+
+
+def _lv_translate_abs(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return s * (level_of(m) * float(hp.get("translate_const", DEFAULT_TRANSLATE_CONST)))
+
+
+def _lv_translate_rel(m: Any, hp: Mapping[str, Any], s: Any) -> Any:
+    return s * (level_of(m) * float(hp.get("translate_pct", DEFAULT_TRANSLATE_PCT)))
+
+
+SPECS: tuple[OpSpec, ...] = (
+    OpSpec("Rotate", ROTATE, _lv_rotate, signed=True),
+    OpSpec("ShearX", SHEAR_X, _lv_shear, signed=True),
+    OpSpec("ShearY", SHEAR_Y, _lv_shear, signed=True),
+    OpSpec("TranslateX", TRANSLATE_X, _lv_translate_abs, signed=True),
+    OpSpec("TranslateY", TRANSLATE_Y, _lv_translate_abs, signed=True),
+    OpSpec("TranslateXRel", TRANSLATE_X_REL, _lv_translate_rel, signed=True),
+    OpSpec("TranslateYRel", TRANSLATE_Y_REL, _lv_translate_rel, signed=True),
+)
+"""The geometric ops of the registry (:data:`pixelpipe.ops.OPS`)."""

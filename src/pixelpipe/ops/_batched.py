@@ -1,5 +1,6 @@
-"""Shared plumbing of the batched device ops (:mod:`pixelpipe.batch.ops`): argument types and checks,
-per-sample arguments, exact division, and the mask gating every op goes through."""
+"""Shared plumbing of the batched kernels (:mod:`pixelpipe.ops`, public in :mod:`pixelpipe.batch.ops`):
+argument types and checks, per-sample arguments, exact division, the mask gating every op goes through,
+and the fill colour every tier resolves the same way."""
 
 from __future__ import annotations
 
@@ -12,6 +13,24 @@ from .._transfer import to_device
 
 Arg = torch.Tensor | float | int
 Fill = float | Sequence[float] | torch.Tensor
+
+
+def fill_values(fill: float | Sequence[float], channels: int) -> tuple[int, ...]:
+    """The fill colour as one integer per channel: one number fills every channel, an RGB colour on a
+    1-channel image becomes its Pillow luma, missing channels get 255 (opaque alpha).
+
+    Example:
+        >>> fill_values((128, 64, 0), 1), fill_values(7, 3), fill_values((1, 2, 3), 4)
+        ((76,), (7, 7, 7), (1, 2, 3, 255))
+    """
+    vals = [float(fill)] if isinstance(fill, (int, float)) else [float(v) for v in fill]
+    if channels == 1 and len(vals) >= 3:
+        r, g, b = (round(float(v)) for v in vals[:3])
+        vals = [float((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)]
+    if len(vals) == 1:
+        vals = vals * channels
+    vals = (vals + [255.0] * channels)[:channels]
+    return tuple(round(v) for v in vals)
 
 
 # --- helpers --------------------------------------------------------------------------------------------

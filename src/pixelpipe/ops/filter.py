@@ -1,20 +1,32 @@
-"""Batched filters on ``uint8`` ``(B, C, H, W)``: Sharpness and GaussianBlur, Pillow's arithmetic.
+"""The filters, Sharpness and GaussianBlur, Pillow's arithmetic on every tier.
+
+Batched kernels on ``uint8`` ``(B, C, H, W)``:
 
 * Sharpness sums Pillow's ``SMOOTH`` kernel (``1 1 1 / 1 5 1 / 1 1 1``, / 13) exactly in shifted adds, border
   pixels kept: **identical** to Pillow;
 * GaussianBlur runs Pillow's three extended box-blur passes per axis in exact float64 fixed point, with one
   kernel per sample (a grouped convolution; radii differ per sample): **identical**.
 
-See :mod:`pixelpipe.batch.ops` for the conventions shared by every op.
+Per-image CPU kernels (measured faster than the batched ones at batch size 1): Sharpness sums the kernel
+with ``cv2.boxFilter`` and blends with Pillow, GaussianBlur runs Pillow's own filter: **identical**.
+
+See :mod:`pixelpipe.batch.ops` for the conventions shared by every batched op.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
-from ._ops_common import Arg, _div, _rdiv, _with_arg
-from .ops_color import _blend
+from . import pil as P
+from ._batched import Arg, _div, _rdiv, _with_arg
+from ._cpu import cv, from_hwc, hwc, to_pil, via_pil
+from ._spec import MinMaxLevel, OpKind, OpSpec, enhance, enhance_increasing
+from .color import _blend
 
 
 def _sharpness(img: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -108,3 +120,55 @@ def gaussian_blur(img: torch.Tensor, radius: Arg, mask: torch.Tensor | None = No
     host = not isinstance(radius, torch.Tensor) or radius.device.type == "cpu"
     big_r = max_box_radius(torch.as_tensor(radius, dtype=torch.float64).reshape(-1)) if host else None
     return _with_arg(_gaussian_blur, img, radius, mask, torch.float64, big_r=big_r)
+
+
+# --- the per-image CPU kernels (measured faster than the batched ones at batch size 1) ---------------------
+
+
+def _sharpness_cpu(img: torch.Tensor, factor: float) -> torch.Tensor:
+    h, w = img.shape[-2:]
+    if h < 3 or w < 3:
+        return img
+    if img.ndim != 3:
+        return via_pil(P.sharpness, img, factor)
+    arr = hwc(img)
+    cv2 = cv()
+    box = cv2.boxFilter(arr, cv2.CV_16U, (3, 3), normalize=False, borderType=cv2.BORDER_REPLICATE)
+    total = box.reshape(arr.shape) + (arr.astype(np.uint16) << 2)  # kernel 1 1 1 / 1 5 1 / 1 1 1
+    # total / 13 rounded: its fraction is k/13, never a tie, so float32 rounding is exact
+    degenerate = cv2.convertScaleAbs(total, alpha=1.0 / 13.0).reshape(arr.shape)
+    degenerate[0], degenerate[-1] = arr[0], arr[-1]  # Pillow keeps the border pixels
+    degenerate[:, 0], degenerate[:, -1] = arr[:, 0], arr[:, -1]
+    return from_hwc(np.asarray(Image.blend(to_pil(degenerate), to_pil(arr), float(factor))))
+
+
+def _gaussian_blur_cpu(img: torch.Tensor, radius: float) -> torch.Tensor:
+    if radius == 0:
+        return img
+    return via_pil(P.gaussian_blur, img, radius)
+
+
+# --- the op kinds and the named ops ----------------------------------------------------------------------
+
+
+def _blur_static(arg: torch.Tensor) -> dict[str, Any]:
+    return {"big_r": max_box_radius(arg)}
+
+
+def _blur_redraw(arg: Any, u: Any) -> Any:
+    """GaussianBlurRand: the radius is uniform in ``[0.1, 2 * level]``."""
+    return 0.1 + (2.0 * arg - 0.1) * u
+
+
+SHARPNESS = OpKind("sharpness", P.sharpness, _sharpness, _sharpness_cpu)
+GAUSSIAN_BLUR = OpKind(
+    "gaussian_blur", P.gaussian_blur, _gaussian_blur, _gaussian_blur_cpu, host_static=_blur_static
+)
+
+SPECS: tuple[OpSpec, ...] = (
+    OpSpec("Sharpness", SHARPNESS, enhance),
+    OpSpec("SharpnessIncreasing", SHARPNESS, enhance_increasing, signed=True),
+    OpSpec("GaussianBlur", GAUSSIAN_BLUR, MinMaxLevel(0.1, 2.0)),
+    OpSpec("GaussianBlurRand", GAUSSIAN_BLUR, MinMaxLevel(0.0, 1.0), redraw=_blur_redraw),
+)
+"""The filters of the registry (:data:`pixelpipe.ops.OPS`)."""
