@@ -3,10 +3,10 @@ and generic tests run them all.
 
 Discovery: every module of the package is imported (``pkgutil.walk_packages``; ``SKIPPED_MODULES`` says why
 one is not) and the subclasses, recursively, of the per-image base ``Transform``, of ``Compose`` and of the
-batched classes (``BatchAugment``, ``BatchColorJitter``, ``Mixup``, ``DeviceAugment``) are collected, with
-any other class of the package that has an ``apply`` and a sampler (``make_params`` / ``sample`` /
-``sample_params``). A discovered class in none of ``CATALOGUE`` (per-image), ``BATCH_CATALOGUE`` (batched)
-and ``EXCLUDED`` (private or abstract classes, each with a reason) fails the build.
+batched base ``BatchTransform`` are collected, with any other class of the package that has an ``apply``
+and a sampler (``make_params`` / ``sample`` / ``sample_params``). A discovered class in none of
+``CATALOGUE`` (per-image), ``BATCH_CATALOGUE`` (batched) and ``EXCLUDED`` (private or abstract classes, each
+with a reason) fails the build, and so does a batched class that is not a ``BatchTransform``.
 
 Per-image checks: PIL and ``uint8`` tensor inputs both work and keep their kind and dtype; the tensor path
 matches the PIL path given the same parameters (mean absolute difference <= ``TOL`` grey levels, see each
@@ -14,10 +14,14 @@ entry; 0 means pixel-equal); inputs are never modified; transforms pickle; ``p=0
 generator seed gives the same output; ``apply(img, make_params(img, rng))`` is the call with ``rng``, and the
 same parameters give the same output (also from a pickled copy).
 
-Batched checks, through each class's own sampling and applying API: the pickled copy gives the same
-parameters and output for the same seed; the same seed gives the same parameters; applying sampled
-parameters gives the call's output; inputs are never modified (``inplace=True`` writes into them, as
-asked); ``p=0`` is the identity (``NO_P0`` says why a class has no such check).
+Batched checks, through each class's own (timm-shaped) sampling and applying API: the pickled copy gives
+the same parameters and output for the same seed; the same seed gives the same parameters; applying
+sampled parameters gives the call's output; inputs are never modified (``inplace=True`` writes into them, as
+asked); ``p=0`` is the identity (``NO_P0`` says why a class has no such check). The same checks again
+through the one batched contract, ``make_params(BatchDesc, torch.Generator)`` then ``apply(batch, params)``,
+for every entry; and ``make_params`` reads nothing back to the host (no ``.item()``, ``.tolist()``,
+``.cpu()``, ``bool(tensor)``...), so a CUDA generator samples without a host sync (checked on a GPU with
+``torch.cuda.set_sync_debug_mode('error')`` where one is present).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from __future__ import annotations
 import inspect
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -35,6 +39,7 @@ from PIL import Image
 import pixelpipe.transforms as T
 from conftest import encode, make_image
 from pixelpipe import augment as A
+from pixelpipe.base import BatchDesc, BatchTransform
 from pixelpipe.rng import use_rng
 from pixelpipe.transforms.decode_crop import DecodePipeline
 
@@ -297,7 +302,8 @@ SKIPPED_MODULES = {
 # discovered classes that are deliberately not in a catalogue, with the reason
 EXCLUDED = {
     "Transform": "the abstract per-image base class (its subclasses are catalogued)",
-    "BatchAugment": "the abstract batched base class (its subclasses are catalogued)",
+    "BatchTransform": "the abstract batched base class (its subclasses are catalogued)",
+    "BatchAugment": "the abstract base of the batched policies (its subclasses are catalogued)",
     "_RandomFlip": "private base of RandomHorizontalFlip / RandomVerticalFlip, both catalogued",
     "_ScaleNormalize": "private step of DecodeRandomResizedCrop's fused pipeline, covered through it",
 }
@@ -335,14 +341,9 @@ def _subclasses(cls: type) -> set[type]:
 def _discovered() -> dict[str, type]:
     import sys
 
-    from pixelpipe.batch import Mixup
-    from pixelpipe.batch.augment import BatchAugment
-    from pixelpipe.batch.color import BatchColorJitter
-    from pixelpipe.device.pipeline import DeviceAugment
-
     _import_package()
     found: set[type] = set()
-    for root in (T.Transform, T.Compose, BatchAugment, Mixup, DeviceAugment, BatchColorJitter):
+    for root in (T.Transform, T.Compose, BatchTransform):
         found |= {root} | _subclasses(root)
     for name, mod in list(sys.modules.items()):
         if name != "pixelpipe" and not name.startswith("pixelpipe."):
@@ -366,7 +367,8 @@ def test_discovery_imports_every_module():
 
 
 def test_discovery_finds_a_new_transform():
-    """A transform added to the package (a Transform subclass, or a batched class with no base) is found."""
+    """A transform added to the package (a Transform or BatchTransform subclass, or a batched class with no
+    base) is found, is reported as missing from the catalogue, and one outside the contract is flagged."""
     import gc
 
     class NewOp(T.Transform):
@@ -380,7 +382,14 @@ def test_discovery_finds_a_new_transform():
         def apply(self, images, params):
             return images
 
-    for cls in (NewOp, NewBatchOp):
+    class NewContractOp(BatchTransform):
+        def make_params(self, desc, generator):
+            return None
+
+        def apply(self, batch, params):
+            return batch
+
+    for cls in (NewOp, NewBatchOp, NewContractOp):
         cls.__module__ = "pixelpipe.augment.new_op"
     import sys
     import types
@@ -391,11 +400,16 @@ def test_discovery_finds_a_new_transform():
     try:
         found = _discovered()
         assert found.get("NewOp") is NewOp and found.get("NewBatchOp") is NewBatchOp
+        assert found.get("NewContractOp") is NewContractOp
+        missing = set(found) - set(CATALOGUE) - set(BATCH_CATALOGUE) - set(EXCLUDED)
+        assert missing == {"NewOp", "NewBatchOp", "NewContractOp"}
+        with pytest.raises(AssertionError, match="NewBatchOp"):
+            test_every_batched_transform_follows_the_one_contract()
     finally:
         del sys.modules[mod.__name__]
-        del mod, found, NewOp, NewBatchOp, cls
+        del mod, found, NewOp, NewBatchOp, NewContractOp, cls
         gc.collect()
-    assert "NewOp" not in _discovered()
+    assert not {"NewOp", "NewContractOp"} & set(_discovered())
 
 
 def test_catalogue_lists_every_discovered_transform():
@@ -411,6 +425,21 @@ def test_catalogue_lists_every_discovered_transform():
     for name in EXCLUDED:
         cls = found[name]
         assert name.startswith("_") or inspect.isabstract(cls), f"{name}: only private or abstract classes"
+
+
+def test_every_batched_transform_follows_the_one_contract():
+    """Every class found that is neither per-image nor a ``Compose`` is a ``BatchTransform`` (one sampling
+    signature, one generator type), and so is every batched catalogue entry."""
+    found = _discovered()
+    per_image = set(CATALOGUE)
+    others = sorted(
+        n
+        for n, c in found.items()
+        if n not in per_image and n not in EXCLUDED and not issubclass(c, BatchTransform)
+    )
+    assert not others, f"batched classes outside the BatchTransform contract: {others}"
+    for name, entry in BATCH_CATALOGUE.items():
+        assert isinstance(entry.make(), BatchTransform), name
 
 
 # --- generic helpers ---------------------------------------------------------------------------------------
@@ -510,6 +539,17 @@ def _gen(seed: int) -> torch.Generator:
 
 
 @dataclass
+class Contract:
+    """How an entry's inputs go through the one batched contract (``make_params`` / ``apply``)."""
+
+    batch: Callable[[object], torch.Tensor] = lambda x: x  # inputs -> the batch tensor
+    desc: Callable[[torch.Tensor], BatchDesc] = BatchDesc.of  # batch -> its description
+    images: Callable[[object], torch.Tensor] = lambda out: out  # apply's output -> the images
+    # (transform, inputs, generator) -> images: the entry point drawing from that generator
+    call: Callable[[object, object, torch.Generator], torch.Tensor] = lambda t, x, g: t(x, g)
+
+
+@dataclass
 class BatchEntry:
     make: Callable[[], object]
     inputs: Callable[[], object]  # a fresh input (batch, or (batch, targets), or collate samples)
@@ -518,6 +558,7 @@ class BatchEntry:
     call: Callable[[object, object, int], object]  # (transform, inputs, seed) -> output
     p0: Callable[[], object] | None = None  # the same transform with probability 0 (must be the identity)
     identity: Callable[[object, object], None] | None = None  # asserts output == input for p0
+    contract: Contract = field(default_factory=Contract)
 
 
 # family adapters: BatchAugment subclasses and BatchColorJitter draw from a torch.Generator
@@ -541,6 +582,7 @@ _MIXUP_FAMILY = dict(
     apply=lambda t, xy, p: (t.apply(xy[0], p), t.mix_targets(xy[1], p)),
     call=lambda t, xy, s: t(*xy, rng=np.random.default_rng(s)),
     identity=lambda xy, out: _assert_same(out[0], xy[0], "p=0 images"),
+    contract=Contract(batch=lambda xy: xy[0], call=lambda t, xy, g: t(*xy, generator=g)[0]),
 )
 
 
@@ -559,6 +601,11 @@ _COLLATE_FAMILY = dict(
     identity=lambda batch, out: _assert_same(
         out[0], torch.from_numpy(np.stack([b[0] for b in batch])), "p=0"
     ),
+    # the contract's batch is the stacked uint8 batch: mixing it gives the collate's bits
+    contract=Contract(
+        batch=lambda samples: torch.from_numpy(np.stack([b[0] for b in samples])),
+        call=lambda t, samples, g: t(samples, generator=g)[0],
+    ),
 )
 
 
@@ -575,6 +622,26 @@ _DEVICE_FAMILY = dict(
     sample=lambda t, x, s: t.sample(_sizes(x), _gen(s), x.shape[1]),
     apply=lambda t, x, p: t.apply(x, p)[0],
     call=lambda t, x, s: t(x, generator=_gen(s)),
+    contract=Contract(
+        desc=lambda x: BatchDesc.of(x, _sizes(x)),
+        images=lambda out: out[0],
+        call=lambda t, x, g: t(x, generator=g),
+    ),
+)
+
+
+def _erasing_inputs():
+    return torch.randn(B, 3, H, W, generator=_gen(4))
+
+
+# RandomErasing in batch use: its batched contract is its only API taking a torch.Generator
+_ERASING_FAMILY = dict(
+    inputs=_erasing_inputs,
+    sample=lambda t, x, s: t.make_params(BatchDesc.of(x), _gen(s)),
+    apply=lambda t, x, p: t.apply(x, p),
+    call=lambda t, x, s: t(x, generator=_gen(s)),
+    identity=lambda x, out: _assert_same(out, x, "p=0"),
+    contract=Contract(call=lambda t, x, g: t(x, generator=g)),
 )
 
 
@@ -609,6 +676,11 @@ def _batch_catalogue() -> dict[str, BatchEntry]:
         "DeviceAugment": BatchEntry(
             lambda: DeviceAugment(16, auto_augment="rand-m9-n2", force_color_jitter=True, re_prob=0.5),
             **_DEVICE_FAMILY,
+        ),
+        "RandomErasing": BatchEntry(
+            lambda: T.RandomErasing(0.7, mode="pixel", max_count=2, num_splits=2, device="cpu"),
+            p0=lambda: T.RandomErasing(0.0, mode="pixel", device="cpu"),
+            **_ERASING_FAMILY,
         ),
     }
 
@@ -677,6 +749,116 @@ def test_batched_probability_zero_is_identity(name):
         entry.identity(x, entry.call(t, x, seed))
         if entry.apply is not None:
             entry.identity(x, entry.apply(t, x, entry.sample(t, x, seed)))
+
+
+# --- batched: the one contract, make_params(BatchDesc, torch.Generator) then apply(batch, params) -----------
+
+
+def _contract_params(entry: BatchEntry, t, x, seed: int):
+    batch = entry.contract.batch(x)
+    return batch, t.make_params(entry.contract.desc(batch), _gen(seed))
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_CATALOGUE))
+def test_contract_replay(name):
+    """Equal generator seeds give equal params (also from a pickled copy); applying them twice gives the
+    same output, which is the entry point's output with that generator; inputs are not modified."""
+    entry = BATCH_CATALOGUE[name]
+    t = entry.make()
+    clone = pickle.loads(pickle.dumps(t))
+    x = entry.inputs()
+    before = _clone(x)
+    for seed in range(3):
+        batch, params = _contract_params(entry, t, x, seed)
+        _assert_same(params, _contract_params(entry, t, x, seed)[1], f"{name} params")
+        _assert_same(params, _contract_params(entry, clone, x, seed)[1], f"{name} pickled copy's params")
+        out = entry.contract.images(t.apply(batch, params))
+        _assert_same(entry.contract.images(t.apply(batch, params)), out, f"{name} apply twice")
+        _assert_same(entry.contract.images(clone.apply(batch, params)), out, f"{name} pickled copy")
+        _assert_same(entry.contract.call(t, x, _gen(seed)), out, f"{name} call vs apply")
+        _assert_same(batch, entry.contract.batch(before), f"{name} modified its input")
+    _assert_same(x, before, f"{name} modified its input")
+    other = _contract_params(entry, t, x, 99)[1]
+    with pytest.raises(AssertionError):
+        _assert_same(params, other, "another seed")  # the params do depend on the generator
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in BATCH_CATALOGUE.items() if e.p0 is not None))
+def test_contract_probability_zero_is_identity(name):
+    entry = BATCH_CATALOGUE[name]
+    t = entry.p0()
+    x = entry.inputs()
+    for seed in range(3):
+        batch, params = _contract_params(entry, t, x, seed)
+        _assert_same(entry.contract.images(t.apply(batch, params)), batch, f"{name} p=0")
+
+
+class _HostReads(torch.overrides.TorchFunctionMode):
+    """Records every call that reads a tensor's values into Python or copies it to the host."""
+
+    READS = frozenset(
+        {"item", "tolist", "cpu", "numpy", "__bool__", "__int__", "__float__", "__index__", "nonzero"}
+        | {"bincount", "unique", "_local_scalar_dense", "__array__", "argwhere", "masked_select"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", str(func))
+        if name in self.READS:
+            self.reads.append(name)
+        elif name == "to" and args and isinstance(args[0], torch.Tensor):
+            dev = kwargs.get(
+                "device", next((a for a in args[1:] if isinstance(a, (str, torch.device))), None)
+            )
+            if dev is not None and torch.device(dev).type == "cpu" and args[0].device.type != "cpu":
+                self.reads.append("to(cpu)")
+        return func(*args, **kwargs)
+
+
+def test_host_reads_spy_sees_reads():
+    x = torch.tensor([1.0, 2.0])
+    with _HostReads() as spy:
+        bool(x.any()), x[0].item(), x.tolist(), int(x[1])
+    assert {"__bool__", "item", "tolist", "__int__"} <= set(spy.reads)
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_CATALOGUE))
+def test_make_params_reads_nothing_back(name):
+    """``make_params`` draws everything on the generator's device and never reads a value into Python:
+    with a CUDA generator its tensors are CUDA tensors, so this is what keeps sampling free of host syncs."""
+    entry = BATCH_CATALOGUE[name]
+    for make in (entry.make, entry.p0) if entry.p0 is not None else (entry.make,):
+        t = make()
+        batch = entry.contract.batch(entry.inputs())
+        desc = entry.contract.desc(batch)
+        with _HostReads() as spy:
+            t.make_params(desc, _gen(0))
+        assert not spy.reads, f"{name}.make_params read tensors back: {spy.reads}"
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", sorted(BATCH_CATALOGUE))
+def test_make_params_on_cuda_does_not_synchronise(name):
+    """With a CUDA generator, ``make_params`` runs under ``set_sync_debug_mode('error')``: no host sync."""
+    entry = BATCH_CATALOGUE[name]
+    t = entry.make()
+    batch = entry.contract.batch(entry.inputs()).cuda()
+    desc = entry.contract.desc(batch)
+    if desc.sizes is not None:
+        desc = BatchDesc(*desc.shape, device=desc.device, sizes=desc.sizes.cuda())
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        params = t.make_params(desc, gen)
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    again = t.make_params(desc, torch.Generator(device="cuda").manual_seed(0))
+    _assert_same(params, again, f"{name} CUDA params")
 
 
 def test_explicit_inplace_writes_into_the_input():

@@ -37,7 +37,7 @@ Example:
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -51,6 +51,7 @@ from ..augment.augmix import AugMixAugment, AugMixParams, augment_and_mix_transf
 from ..augment.auto_augment import AutoAugment, AutoAugmentParams, auto_augment_transform
 from ..augment.ops import AugmentOp, AugmentOpParams
 from ..augment.rand_augment import RandAugment, RandAugmentParams, rand_augment_transform
+from ..base import BatchDesc, BatchTransform
 from ..errors import ConfigError
 from ..ops import OPS
 from ..ops.geometric import _CODE_NAMES, _affine_kernel
@@ -225,11 +226,12 @@ class _Applier:
         return slot, AugmentOpParams(True, float(draws.magnitude[index]), arg, interp)
 
 
-class BatchAugment(ABC):
+class BatchAugment(BatchTransform):
     """Base class: :meth:`sample` draws, :meth:`apply` applies, ``__call__`` does both.
 
-    Subclasses hold ``reference``, the equivalent per-sample transform, and ``table``, its ops (``None``
-    for a RandAugment without ops, which draws nothing).
+    A :class:`~pixelpipe.base.BatchTransform`: :meth:`make_params` is :meth:`sample` with the parameters
+    left on the generator's device. Subclasses hold ``reference``, the equivalent per-sample transform, and
+    ``table``, its ops (``None`` for a RandAugment without ops, which draws nothing).
     """
 
     table: OpTable | None
@@ -246,6 +248,11 @@ class BatchAugment(ABC):
             device: where the returned tensors live; ``None``: the generator's device. Parameters on the CPU
                 let :meth:`apply` group samples without synchronising with the device.
         """
+
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> Any:
+        """The batched contract: :meth:`sample` for ``desc.batch_size`` samples, on the generator's device
+        (no host read; :meth:`apply` reads back the op choices of parameters drawn on a device)."""
+        return self.sample(desc.batch_size, generator)
 
     @abstractmethod
     def apply(self, images: torch.Tensor, params: Any) -> torch.Tensor:
@@ -277,7 +284,7 @@ def _policy_apply(self: BatchAugment, images: torch.Tensor, params: BatchAugment
     x = images.clone()
     if x.shape[0] == 0:
         return x
-    host = layers.to("cpu")  # host-sync: none, sample() keeps the draws on the host (the loader's case)
+    host = layers.to("cpu")  # host-sync: none for CPU-generator draws (loaders'); else once per batch
     self._layers(x, layers.to(x.device, non_blocking=True), host, range(layers.op.shape[1]))
     return x
 
@@ -540,7 +547,7 @@ class BatchAugMix(BatchAugment):
         chains = params.chains.to(device, non_blocking=True)
         cpu = params.chains.to(
             "cpu"
-        )  # host-sync: none, sample() keeps the draws on the host (the loader's case)
+        )  # host-sync: none for CPU-generator draws (loaders'); else once per batch
         weights = to_device(params.weights, device).to(torch.float32)
         m = to_device(params.m, device).to(torch.float32)
         if self.blended:

@@ -5,11 +5,13 @@ Features", arXiv:1905.04899) pastes a rectangle of one image into another and mi
 that was kept. This module follows the box helpers of the reference (``timm.data.mixup``, REFERENCE §8.1):
 
 * :func:`rand_bbox`, :func:`rand_bbox_minmax` and :func:`cutmix_bbox_and_lam` keep the reference's
-  signatures and return NumPy integers (or arrays when ``count`` is given, or ``lam`` is an array).
+  signatures and return NumPy integers (or arrays when ``count`` is given, or ``lam`` is an array); their
+  draws come from one NumPy generator (``rng``, default :func:`pixelpipe.rng.get_rng`).
+* :func:`cutmix_boxes` is the same box and lambda for a ``(N,)`` tensor of lambdas, drawn from a
+  ``torch.Generator`` on its device (what :meth:`pixelpipe.batch.Mixup.make_params` uses): the same
+  distributions, and nothing read back to the host.
 
-Boxes are half-open: rows ``y0 <= y < y1`` and columns ``x0 <= x < x1``. Random draws come from one NumPy
-generator (``rng``, default :func:`pixelpipe.rng.get_rng`); a box is a handful of integers, so it is drawn on
-the host and only the result moves to the device.
+Boxes are half-open: rows ``y0 <= y < y1`` and columns ``x0 <= x < x1``.
 
 Differences from the reference snapshot (1.0.29), both as in later upstream releases:
 
@@ -24,12 +26,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
+from .._transfer import to_device
 from ..errors import ConfigError
 from ..rng import get_rng
 
 __all__ = [
     "cutmix_bbox_and_lam",
+    "cutmix_boxes",
     "rand_bbox",
     "rand_bbox_minmax",
 ]
@@ -108,7 +113,7 @@ def rand_bbox(
 def rand_bbox_minmax(
     img_shape: Sequence[int],
     minmax: Sequence[float],
-    count: int | None = None,
+    count: int | tuple[int, ...] | None = None,
     *,
     rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -121,7 +126,7 @@ def rand_bbox_minmax(
     Args:
         img_shape: a shape ending with ``(H, W)``.
         minmax: ``(min, max)`` side ratios with ``0 <= min < max <= 1``.
-        count: number of boxes (``None``: one box, returned as scalars).
+        count: number of boxes, or the shape of the box arrays (``None``: one box, returned as scalars).
         rng: NumPy generator (default :func:`pixelpipe.rng.get_rng`).
 
     Returns:
@@ -178,3 +183,71 @@ def cutmix_bbox_and_lam(
     if correct_lam or ratio_minmax is not None:
         lam = 1.0 - (y1 - y0) * (x1 - x0) / float(h * w)
     return (y0, y1, x0, x1), lam
+
+
+def _uniform_below(high: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """An integer uniform in ``[0, high)`` for each entry of ``high`` (``int64``, ``>= 1``), drawn on the
+    generator's device (``torch.randint`` takes scalar bounds only)."""
+    u = torch.rand(high.shape, generator=generator, device=generator.device, dtype=torch.float64)
+    return torch.minimum((u * high).to(torch.int64), high - 1)
+
+
+def cutmix_boxes(
+    lam: torch.Tensor,
+    img_shape: Sequence[int],
+    ratio_minmax: Sequence[float] | None = None,
+    correct_lam: bool = True,
+    *,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One CutMix box per lambda, and the lambda that matches it, drawn from ``generator`` on its device.
+
+    The distributions of :func:`cutmix_bbox_and_lam` (:func:`rand_bbox` with no margin, or
+    :func:`rand_bbox_minmax`), for all entries of ``lam`` at once, with no read back to the host.
+
+    Args:
+        lam: ``(N,)`` mixing ratios (float; moved to the generator's device if needed).
+        img_shape: a shape ending with ``(H, W)``.
+        ratio_minmax: ``(min, max)`` side ratios, or ``None``.
+        correct_lam: return the kept fraction ``1 - box_area / (H * W)`` (always with ``ratio_minmax``).
+        generator: the source of randomness.
+
+    Returns:
+        ``int64`` ``(N, 4)`` half-open boxes ``(y0, y1, x0, x1)`` and ``float64`` ``(N,)`` lambdas.
+
+    Example:
+        >>> gen = torch.Generator().manual_seed(0)
+        >>> boxes, lam = cutmix_boxes(torch.tensor([0.5, 0.75]), (32, 32), generator=gen)
+        >>> area = (boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2])
+        >>> boxes.shape, bool(torch.equal(lam, 1 - area / 1024))
+        (torch.Size([2, 4]), True)
+    """
+    h, w = _hw(img_shape)
+    gen = generator
+    dev = gen.device
+    lam64 = to_device(lam, dev).to(torch.float64)
+    n = tuple(lam64.shape)
+    if ratio_minmax is not None:
+        lo, hi = check_minmax(ratio_minmax)
+
+        def side(s: int) -> torch.Tensor:
+            a, b = int(s * lo), int(s * hi)
+            return torch.randint(a, max(b, a + 1), n, generator=gen, device=dev)
+
+        cut_h, cut_w = side(h), side(w)
+        y0 = _uniform_below(h - cut_h + 1, gen)
+        x0 = _uniform_below(w - cut_w + 1, gen)
+        y1, x1 = y0 + cut_h, x0 + cut_w
+    else:
+        ratio = torch.sqrt((1.0 - lam64).clamp(0.0, 1.0))
+        cut_h = (h * ratio).to(torch.int64)
+        cut_w = (w * ratio).to(torch.int64)
+        cy = torch.randint(0, h, n, generator=gen, device=dev)
+        cx = torch.randint(0, w, n, generator=gen, device=dev)
+        y0 = (cy - cut_h // 2).clamp(0, h)
+        y1 = (cy + (cut_h + 1) // 2).clamp(0, h)
+        x0 = (cx - cut_w // 2).clamp(0, w)
+        x1 = (cx + (cut_w + 1) // 2).clamp(0, w)
+    if correct_lam or ratio_minmax is not None:
+        lam64 = 1.0 - ((y1 - y0) * (x1 - x0)).to(torch.float64) / float(h * w)
+    return torch.stack([y0, y1, x0, x1], dim=-1), lam64

@@ -35,6 +35,7 @@ import torch.nn.functional as TNF
 
 from .._checks import check_jitter_range
 from .._transfer import cached_constant, to_device
+from ..base import BatchDesc, BatchTransform
 from ..errors import ConfigError
 from ..rng import torch_generator
 
@@ -106,7 +107,7 @@ def _adjust(x: torch.Tensor, op: int, factor: torch.Tensor) -> torch.Tensor:
     return _to_uint8_values(_hsv_to_rgb(hsv) * (255.0 + 1.0 - 1e-3))
 
 
-class BatchColorJitter:
+class BatchColorJitter(BatchTransform):
     """Per-sample colour jitter (torchvision ``ColorJitter`` semantics) on ``uint8`` batches.
 
     Args:
@@ -161,6 +162,11 @@ class BatchColorJitter:
             out = {k: to_device(v, device) for k, v in out.items()}
         return out
 
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The batched contract: :meth:`sample` for ``desc.batch_size`` samples, left on the generator's
+        device."""
+        return self.sample(desc.batch_size, generator)
+
     def apply(self, images: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """Jitter a ``uint8`` ``(B, C, H, W)`` batch with sampled parameters (a new tensor)."""
         enabled = self.enabled
@@ -178,9 +184,6 @@ class BatchColorJitter:
                 y = _adjust(x, op, f)
                 x = torch.where((op_now == op).view(-1, 1, 1, 1), y, x) if op == 3 else y
         return x.to(torch.uint8)
-
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.apply(images, self.sample(images.shape[0], generator, images.device))
 
     def __repr__(self) -> str:
         b, c, s, h = self.ranges

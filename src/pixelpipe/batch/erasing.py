@@ -1,10 +1,12 @@
 """Random erasing's batched kernels: the boxes of one call and their paste over a ``(N, C, H, W)`` batch.
 
-:class:`~pixelpipe.transforms.RandomErasing` draws the boxes (:class:`ErasingParams`) and calls
-:func:`paste_slices` (CPU: one strided slice per erased box) or :func:`paste_masks` (any device: masked
-writes over the whole batch, no loop over images). ``'rand'`` / ``'pixel'`` noise comes from a CPU generator
-seeded by the params (:func:`noise_generator`), so one seed gives the same pixels on every device and with
-either paste.
+:class:`~pixelpipe.transforms.RandomErasing` draws the boxes (:class:`ErasingParams`): with a NumPy
+generator on the host (its per-image contract), or with a ``torch.Generator`` on the generator's device
+through :func:`sample_boxes` (the batched contract, :class:`~pixelpipe.base.BatchTransform`: nothing read
+back to the host). It pastes them with :func:`paste_slices` (CPU: one strided slice per erased box) or
+:func:`paste_masks` (any device: masked writes over the whole batch, no loop over images). ``'rand'`` /
+``'pixel'`` noise comes from a CPU generator seeded by the params (:func:`noise_generator`), so one seed
+gives the same pixels on every device and with either paste.
 
 Example:
     >>> import numpy as np, torch
@@ -25,25 +27,123 @@ import numpy as np
 import torch
 
 from .._transfer import to_device
+from ..base import BatchDesc
 from ..memory import advise_huge_pages
 
-__all__ = ["ErasingParams", "copy_for_erasing", "noise_generator", "paste_masks", "paste_slices"]
+__all__ = [
+    "ATTEMPTS",
+    "ErasingParams",
+    "copy_for_erasing",
+    "noise_generator",
+    "paste_masks",
+    "paste_slices",
+    "sample_boxes",
+]
+
+ATTEMPTS = 10
+"""Tries per box to draw one strictly smaller than the image (as the reference)."""
 
 
 @dataclass(frozen=True)
 class ErasingParams:
-    """Boxes for one call.
+    """Boxes for one call: NumPy arrays (drawn with a NumPy generator) or tensors (drawn with a
+    ``torch.Generator``, on its device).
 
     Attributes:
-        boxes: ``int64`` array ``(N, K, 4)`` of ``(top, left, height, width)``
-            (``N`` images, ``K`` = max count).
-        valid: ``bool`` array ``(N, K)``: which boxes are erased.
-        seed: seed of the torch generator that draws the noise of the ``'rand'`` and ``'pixel'`` modes.
+        boxes: ``int64`` ``(N, K, 4)`` of ``(top, left, height, width)`` (``N`` images, ``K`` = max count).
+        valid: ``bool`` ``(N, K)``: which boxes are erased.
+        seed: seed of the torch generator that draws the noise of the ``'rand'`` and ``'pixel'`` modes (an
+            int, or an ``int64`` scalar tensor).
     """
 
-    boxes: np.ndarray
-    valid: np.ndarray
-    seed: int
+    boxes: np.ndarray | torch.Tensor
+    valid: np.ndarray | torch.Tensor
+    seed: int | torch.Tensor
+
+    def on_host(self) -> ErasingParams:
+        """The same parameters as NumPy arrays and an int seed (what the slice paste and the noise need)."""
+        if not isinstance(self.boxes, torch.Tensor):
+            return self
+        valid = torch.as_tensor(self.valid)
+        seed = torch.as_tensor(self.seed).to(self.boxes.device, non_blocking=True)
+        # one read of the whole params: none for a CPU generator's parameters (the loaders'); a CUDA
+        # generator's are read back here, once per batch, by the slice paste and the noise modes only
+        packed = torch.cat([self.boxes.reshape(-1), valid.reshape(-1).long(), seed.reshape(1)])
+        host = packed.cpu().numpy()  # host-sync: only for parameters drawn on a device, once per batch
+        nb = self.boxes.numel()
+        boxes = host[:nb].reshape(tuple(self.boxes.shape))
+        flags = host[nb:-1].astype(bool).reshape(tuple(valid.shape))
+        return ErasingParams(boxes, flags, int(host[-1]))
+
+    def any_erased(self) -> bool:
+        """Whether any box is erased; ``True`` without looking, for parameters on a device (no host read)."""
+        if isinstance(self.valid, torch.Tensor) and self.valid.device.type != "cpu":
+            return True
+        return bool(self.valid.any())  # host-sync: none, NumPy or a CPU tensor
+
+
+def sample_boxes(
+    desc: BatchDesc,
+    generator: torch.Generator,
+    *,
+    probability: float,
+    area: tuple[float, float],
+    log_aspect: tuple[float, float],
+    count: tuple[int, int],
+    skip: int = 0,
+) -> ErasingParams:
+    """Random erasing's boxes for a whole batch, drawn from ``generator`` on its device (tensors there).
+
+    The distribution of :meth:`pixelpipe.transforms.RandomErasing.make_params`: each image is erased with
+    ``probability``, gets ``U{count}`` boxes of area ``U(area) * H * W / count`` and log-aspect
+    ``U(log_aspect)`` (up to :data:`ATTEMPTS` tries for one strictly inside the image), placed uniformly.
+    No Python loop over the batch and no read back to the host.
+
+    Args:
+        desc: the batch (its size, height and width are used).
+        generator: the source of randomness.
+        probability: chance that an image is erased.
+        area: ``(min, max)`` erased fraction of the image, split between the boxes.
+        log_aspect: ``(min, max)`` log aspect ratio of a box.
+        count: ``(min, max)`` boxes per image.
+        skip: the first ``skip`` images are never erased (``num_splits``' clean split).
+
+    Example:
+        >>> from pixelpipe.base import BatchDesc
+        >>> p = sample_boxes(BatchDesc(4, 3, 32, 32), torch.Generator().manual_seed(0), probability=1.0,
+        ...                  area=(0.02, 1 / 3), log_aspect=(-1.2, 1.2), count=(1, 2))
+        >>> tuple(p.boxes.shape), p.valid.dtype, bool(p.valid[:, 0].all())
+        ((4, 2, 4), torch.bool, True)
+    """
+    gen = generator
+    dev = gen.device
+    n, k, height, width = desc.batch_size, count[1], desc.height, desc.width
+    # every uniform of the call in one draw (few ops: sampling is dominated by per-op overhead)
+    u = torch.rand(n + 2 * n * k * (ATTEMPTS + 1), generator=gen, device=dev, dtype=torch.float64)
+    active = u[:n] <= probability
+    if skip:
+        active[:skip] = False
+    u_area, u_aspect = u[n : n + 2 * n * k * ATTEMPTS].view(2, n, k, ATTEMPTS)
+    u_place = u[n + 2 * n * k * ATTEMPTS :].view(2, n, k)
+    per_box: torch.Tensor | float
+    if count[0] == count[1]:
+        per_box = float(count[0])
+        in_count = torch.ones(k, dtype=torch.bool, device=dev)
+    else:
+        drawn = torch.randint(count[0], count[1] + 1, (n,), generator=gen, device=dev)
+        in_count = torch.arange(k, device=dev) < drawn[:, None]
+        per_box = drawn[:, None, None].to(torch.float64)
+    box_area = (area[0] + (area[1] - area[0]) * u_area) * float(height * width) / per_box
+    aspect = torch.exp(log_aspect[0] + (log_aspect[1] - log_aspect[0]) * u_aspect)
+    hw = torch.stack([box_area * aspect, box_area / aspect]).sqrt_().round_()  # NumPy's rint: half to even
+    ok = (hw[0] < height) & (hw[1] < width)
+    pick = ok.to(torch.uint8).argmax(dim=-1, keepdim=True)  # the first attempt that fits
+    valid = ok.any(dim=-1) & in_count & active[:, None]
+    sides = hw.gather(-1, pick.expand(2, n, k, 1)).squeeze(-1).mul_(valid).to(torch.int64)  # (2, N, K)
+    room = torch.stack([height + 1 - sides[0], width + 1 - sides[1]])
+    corner = torch.minimum((u_place * room).to(torch.int64), room - 1)  # uniform in [0, room)
+    seed = torch.randint(0, 2**62, (), generator=gen, device=dev)
+    return ErasingParams(torch.stack([corner[0], corner[1], sides[0], sides[1]], dim=-1), valid, seed)
 
 
 def copy_for_erasing(img: torch.Tensor) -> torch.Tensor:
@@ -59,6 +159,10 @@ def noise_generator(seed: int) -> torch.Generator:
     gen = torch.Generator()
     gen.manual_seed(seed)
     return gen
+
+
+def _as_tensor(a: np.ndarray | torch.Tensor) -> torch.Tensor:
+    return a if isinstance(a, torch.Tensor) else torch.from_numpy(a)
 
 
 def _box_colors(x: torch.Tensor, params: ErasingParams, gen: torch.Generator) -> torch.Tensor:
@@ -93,17 +197,22 @@ def paste_slices(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
     the fastest way, as only erased pixels are touched and the per-box cost is a couple of microseconds
     (box coordinates are converted to Python ints once, views are made with ``as_strided``).
     """
+    params = params.on_host()
     k = params.valid.shape[1]
     flat = np.flatnonzero(params.valid)  # row-major: image by image, boxes in drawing order
     images = (flat // k).tolist()  # host-sync: none, NumPy
     boxes = params.boxes.reshape(-1, 4)[flat].tolist()  # host-sync: none, NumPy
-    gen = noise_generator(params.seed) if mode != "const" else None
     c = x.shape[1]
-    colors = _box_colors(x, params, gen).flatten(0, 1) if mode == "rand" else None
-    noise = offsets = None
-    if mode == "pixel":
-        noise, offsets = _box_noise(params, c, gen)
-        noise, offsets = to_device(noise.to(x.dtype), x.device), offsets.reshape(-1)
+    # what each erased box is filled with: "const" zeros, "rand" a colour per box, "pixel" its noise
+    colors = noise = torch.empty(0)
+    offsets = np.zeros(0, dtype=np.int64)
+    if mode != "const":
+        gen = noise_generator(int(params.seed))
+        if mode == "rand":
+            colors = _box_colors(x, params, gen).flatten(0, 1)
+        else:
+            noise, offsets = _box_noise(params, c, gen)
+            noise, offsets = to_device(noise.to(x.dtype), x.device), offsets.reshape(-1)
     sn, sc, sh, sw = x.stride()
     base = x.storage_offset()
     for f, i, (top, left, h, w) in zip(flat.tolist(), images, boxes):  # host-sync: none, NumPy
@@ -125,7 +234,8 @@ def paste_masks(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
     :func:`paste_slices` draws it, is moved once and gathered into the boxes: the same pixels as there.
     """
     if mode == "pixel":
-        rows = np.flatnonzero(params.valid.any(axis=1))
+        params = params.on_host()
+        rows = np.flatnonzero(np.asarray(params.valid).any(axis=1))
         if rows.size < x.shape[0]:
             index = to_device(torch.from_numpy(rows), x.device)
             sub = x.index_select(0, index)
@@ -134,8 +244,8 @@ def paste_masks(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
             return
     n, c, height, width = x.shape
     dev = x.device
-    boxes = to_device(torch.from_numpy(params.boxes), dev)
-    valid = to_device(torch.from_numpy(params.valid), dev)
+    boxes = to_device(_as_tensor(params.boxes), dev)
+    valid = to_device(_as_tensor(params.valid), dev)
     top, left, h, w = boxes.unbind(-1)
     ys = torch.arange(height, device=dev)
     xs = torch.arange(width, device=dev)
@@ -145,7 +255,9 @@ def paste_masks(x: torch.Tensor, params: ErasingParams, mode: str) -> None:
     if mode == "const":
         x.masked_fill_(masks.any(1)[:, None], 0)
         return
-    gen = noise_generator(params.seed)
+    if mode == "rand":
+        params = params.on_host()  # the noise seed
+    gen = noise_generator(int(params.seed))
     if mode == "pixel":
         noise, offsets = _box_noise(params, c, gen)
         noise = to_device(noise.to(x.dtype), dev)

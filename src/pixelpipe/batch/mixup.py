@@ -6,15 +6,17 @@ images, ``lam * x_i + (1 - lam) * x_j``; CutMix (Yun et al., 2019, arXiv:1905.04
 ``lam``. The behaviour follows the reference's ``timm.data.mixup`` (REFERENCE §8): the same arguments,
 defaults, modes and sampling distributions, and the partner of sample ``i`` is always sample ``B - 1 - i``.
 
-Design. :meth:`Mixup.sample_params` draws every random number of a call (on the host, from one NumPy
-generator: a few numbers per sample) and returns a :class:`MixupParams` of ``(N,)`` / ``(N, 4)`` tensors
-on the batch's device; :func:`mix_images` and :func:`mixup_target` apply them as pure functions. A call can
-be replayed with ``mixup.apply(x, params)``. On accelerators the images are mixed with masks and one
-gather, without a Python loop over the batch. On CPU, where mixing is bound by memory traffic, large
-floating samples are mixed one mirrored pair at a time (one ``lerp`` per blended sample, a box-sized slice
-copy per CutMix sample, nothing for unmixed samples in place), and small ones by the batched kernels over
-blocks of a few pairs that stay in cache; both give the same bits. :class:`FastCollateMixup` blends
-``uint8`` samples pair by pair straight from the sample arrays into the output batch, in cache-sized
+Design. :class:`Mixup` is a :class:`~pixelpipe.base.BatchTransform`: :meth:`Mixup.make_params` draws every
+random number of a call from one ``torch.Generator``, on its device (a few numbers per sample; Beta draws as
+a ratio of Gamma draws), and returns a :class:`MixupParams` of ``(N,)`` / ``(N, 4)`` tensors;
+:func:`mix_images` and :func:`mixup_target` apply them as pure functions. A call can be replayed with
+``mixup.apply(x, params)``. The timm-shaped entry points keep their NumPy ``rng=``: it seeds the CPU
+generator (:meth:`Mixup.sample_params`, ``mixup(x, target, rng=...)``). On accelerators the images are mixed
+with masks and one gather, without a Python loop over the batch. On CPU, where mixing is bound by memory
+traffic, large floating samples are mixed one mirrored pair at a time (one ``lerp`` per blended sample, a
+box-sized slice copy per CutMix sample, nothing for unmixed samples in place), and small ones by the batched
+kernels over blocks of a few pairs that stay in cache; both give the same bits. :class:`FastCollateMixup`
+blends ``uint8`` samples pair by pair straight from the sample arrays into the output batch, in cache-sized
 float32 chunks, without stacking the batch first; inside DataLoader workers its output is allocated in
 shared memory, as ``default_collate`` does.
 
@@ -47,11 +49,12 @@ import torch
 from torch.utils.data import default_collate
 
 from .._checks import check_int, check_prob, check_real
+from ..base import BatchDesc, BatchTransform
 from ..errors import ConfigError
 from ..memory import empty_batch
-from ..rng import get_rng
+from ..rng import torch_generator
 from ._collate_mix import _as_arrays, _collate_mix_uint8
-from .bbox import check_minmax, cutmix_bbox_and_lam
+from .bbox import _hw, check_minmax, cutmix_boxes
 from .mixing import MixupParams, mix_images
 from .targets import mixup_target, one_hot
 
@@ -73,7 +76,18 @@ def _check_prob(value: float, name: str) -> float:
     return check_prob(value, name, "Mixup")
 
 
-class Mixup:
+def _generator(
+    rng: np.random.Generator | None, generator: torch.Generator | None, owner: str
+) -> torch.Generator:
+    """``generator``, else a CPU generator seeded from ``rng`` (default :func:`pixelpipe.rng.get_rng`)."""
+    if generator is None:
+        return torch_generator(rng)
+    if rng is not None:
+        raise ConfigError(f"{owner}: give rng= or generator=, not both")
+    return generator
+
+
+class Mixup(BatchTransform):
     """Mixup / CutMix for a batch of images and class targets, on whatever device the batch is on.
 
     Args:
@@ -153,26 +167,87 @@ class Mixup:
             f"num_classes={self.num_classes})"
         )
 
-    def _draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` lambdas (float64, 1 where unmixed) and CutMix flags, as the reference samples them."""
-        lam = np.ones(n)
-        use_cutmix = np.zeros(n, dtype=bool)
+    @staticmethod
+    def _beta(alpha: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One ``Beta(a, a)`` draw (float64) per entry ``a`` of ``alpha``, as ``G1 / (G1 + G2)`` of two
+        ``Gamma(a)`` draws, each ``G(a + 1) * U ** (1 / a)`` in log space (stable for small ``a``)."""
+        n = alpha.shape[0]
+        g = torch._standard_gamma((alpha + 1.0).expand(2, n), generator=generator)
+        u = torch.rand((2, n), generator=generator, device=generator.device, dtype=torch.float64)
+        lg = g.log_().add_(u.neg_().log1p_().div_(alpha))
+        return torch.sigmoid(lg[0] - lg[1])
+
+    def _draw(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` lambdas (float64, 1 where unmixed) and CutMix flags, as the reference samples them (the
+        CutMix choice, then a lambda from ``Beta(cutmix_alpha)`` or ``Beta(mixup_alpha)``, then the ``prob``
+        gate), on the generator's device."""
+        dev = generator.device
+        lam = torch.ones(n, dtype=torch.float64, device=dev)
+        use_cutmix = torch.zeros(n, dtype=torch.bool, device=dev)
         if not self.mixup_enabled:
             return lam, use_cutmix
+        switch, gate = torch.rand((2, n), generator=generator, device=dev, dtype=torch.float64)
         if self.mixup_alpha > 0 and self.cutmix_alpha > 0:
-            use_cutmix = rng.random(n) < self.switch_prob
-            lam_mix = np.where(
-                use_cutmix,
-                rng.beta(self.cutmix_alpha, self.cutmix_alpha, n),
-                rng.beta(self.mixup_alpha, self.mixup_alpha, n),
+            use_cutmix = switch < self.switch_prob
+        elif self.mixup_alpha == 0:
+            use_cutmix = torch.ones(n, dtype=torch.bool, device=dev)
+        alpha = torch.full((n,), self.mixup_alpha, dtype=torch.float64, device=dev)
+        if self.cutmix_alpha > 0:
+            alpha.masked_fill_(use_cutmix, self.cutmix_alpha)
+        lam_mix = self._beta(alpha, generator)
+        active = (gate < self.mix_prob) & (lam_mix < 1.0)
+        return torch.where(active, lam_mix, lam), use_cutmix & active
+
+    def _check_batch(self, batch_size: int) -> int:
+        b = int(batch_size)
+        if b < 2 or b % 2:
+            raise ConfigError(
+                f"Mixup (mode={self.mode!r}) needs an even batch size >= 2 to pair samples, got "
+                f"batch_size={b}. Drop the last incomplete batch (DataLoader drop_last=True)."
             )
-        elif self.mixup_alpha > 0:
-            lam_mix = rng.beta(self.mixup_alpha, self.mixup_alpha, n)
-        else:
-            use_cutmix = np.ones(n, dtype=bool)
-            lam_mix = rng.beta(self.cutmix_alpha, self.cutmix_alpha, n)
-        active = (rng.random(n) < self.mix_prob) & (lam_mix < 1.0)
-        return np.where(active, lam_mix, 1.0), use_cutmix & active
+        return b
+
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> MixupParams:
+        """Draw the parameters of one call for the batch ``desc`` describes, on ``generator``'s device.
+
+        Every number is drawn on the generator's device (a CPU generator: host tensors; a CUDA one: CUDA
+        tensors, nothing read back). :meth:`apply` and :meth:`mix_targets` move them to the batch's device.
+
+        Raises:
+            ConfigError: the batch size is odd or below 2.
+
+        Example:
+            >>> from pixelpipe.base import BatchDesc
+            >>> mix = Mixup(cutmix_alpha=1.0, mode="pair")
+            >>> p = mix.make_params(BatchDesc(4, 3, 8, 8), torch.Generator().manual_seed(0))
+            >>> p.partner.tolist(), bool(torch.equal(p.lam, p.lam.flip(0)))
+            ([3, 2, 1, 0], True)
+        """
+        b = self._check_batch(desc.batch_size)
+        gen = generator
+        dev = gen.device
+        n = {"batch": 1, "elem": b, "pair": b // 2, "half": b // 2}[self.mode]
+        lam, use_cutmix = self._draw(n, gen)
+        boxes = torch.zeros((n, 4), dtype=torch.int64, device=dev)
+        if self.cutmix_alpha > 0 and self.mixup_enabled:
+            # a box for every entry (no host read of how many are CutMix), kept where CutMix was drawn
+            box, lam_cut = cutmix_boxes(
+                lam, (desc.height, desc.width), self.cutmix_minmax, self.correct_lam, generator=gen
+            )
+            boxes = torch.where(use_cutmix[:, None], box, boxes)
+            lam = torch.where(use_cutmix, lam_cut, lam)
+        if self.mode == "batch":
+            lam, use_cutmix, boxes = lam.expand(b), use_cutmix.expand(b), boxes.expand(b, 4)
+        elif self.mode == "pair":
+            lam, use_cutmix = torch.cat([lam, lam.flip(0)]), torch.cat([use_cutmix, use_cutmix.flip(0)])
+            boxes = torch.cat([boxes, boxes.flip(0)])
+        partner = torch.arange(b - 1, b - 1 - lam.shape[0], -1, device=dev)
+        return MixupParams(
+            lam=lam.to(torch.float32).contiguous(),
+            use_cutmix=use_cutmix.contiguous(),
+            boxes=boxes.contiguous(),
+            partner=partner,
+        )
 
     def sample_params(
         self,
@@ -181,45 +256,22 @@ class Mixup:
         device: torch.device | str | None = None,
         rng: np.random.Generator | None = None,
     ) -> MixupParams:
-        """Draw the parameters of one call for a batch of ``batch_size`` images shaped ``img_shape``.
+        """:meth:`make_params` on the host, seeded from a NumPy generator (the timm-shaped entry point).
 
         Args:
             batch_size: input batch size; must be even.
             img_shape: a shape ending with ``(H, W)`` (the batch's shape is fine).
             device: where the returned tensors live (default CPU).
-            rng: NumPy generator (default :func:`pixelpipe.rng.get_rng`).
+            rng: NumPy generator that seeds the CPU ``torch.Generator`` the draws come from (default
+                :func:`pixelpipe.rng.get_rng`).
 
         Raises:
             ConfigError: ``batch_size`` is odd or below 2.
         """
-        b = int(batch_size)
-        if b < 2 or b % 2:
-            raise ConfigError(
-                f"Mixup (mode={self.mode!r}) needs an even batch size >= 2 to pair samples, got "
-                f"batch_size={b}. Drop the last incomplete batch (DataLoader drop_last=True)."
-            )
-        rng = rng if rng is not None else get_rng()
-        n = {"batch": 1, "elem": b, "pair": b // 2, "half": b // 2}[self.mode]
-        lam, use_cutmix = self._draw(n, rng)
-        boxes = np.zeros((n, 4), dtype=np.int64)
-        if use_cutmix.any():
-            box, lam_cut = cutmix_bbox_and_lam(
-                img_shape, lam[use_cutmix], self.cutmix_minmax, self.correct_lam, rng=rng
-            )
-            boxes[use_cutmix] = np.stack(box, axis=1)
-            lam[use_cutmix] = lam_cut
-        if self.mode == "batch":
-            lam, use_cutmix, boxes = np.repeat(lam, b), np.repeat(use_cutmix, b), np.repeat(boxes, b, axis=0)
-        elif self.mode == "pair":
-            lam, use_cutmix = np.concatenate([lam, lam[::-1]]), np.concatenate([use_cutmix, use_cutmix[::-1]])
-            boxes = np.concatenate([boxes, boxes[::-1]])
-        partner = (b - 1) - np.arange(len(lam))
-        host = MixupParams(
-            lam=torch.from_numpy(lam.astype(np.float32)),
-            use_cutmix=torch.from_numpy(use_cutmix),
-            boxes=torch.from_numpy(np.ascontiguousarray(boxes)),
-            partner=torch.from_numpy(partner),
-        )
+        b = self._check_batch(batch_size)
+        h, w = _hw(img_shape)
+        desc = BatchDesc(b, int(img_shape[-3]) if len(img_shape) >= 3 else 1, h, w)
+        host = self.make_params(desc, torch_generator(rng))
         return host if device is None else host.to(device, non_blocking=True)
 
     def apply(self, x: torch.Tensor, params: MixupParams) -> torch.Tensor:
@@ -237,19 +289,28 @@ class Mixup:
             partner=params.partner,
         )
 
-    def __call__(
-        self, x: torch.Tensor, target: torch.Tensor, *, rng: np.random.Generator | None = None
+    def __call__(  # type: ignore[override]  # timm's signature: (x, target), not BatchTransform's (batch)
+        self,
+        x: torch.Tensor,
+        target: torch.Tensor,
+        *,
+        rng: np.random.Generator | None = None,
+        generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mix ``x`` ``(B, C, H, W)`` and ``target`` ``(B,)``; returns ``(x_mixed, soft_targets)``.
 
-        ``x_mixed`` is a new tensor unless ``inplace``; in ``half`` mode both hold ``B / 2`` rows.
+        ``x_mixed`` is a new tensor unless ``inplace``; in ``half`` mode both hold ``B / 2`` rows. The
+        draws come from ``generator`` (on its device), else from a CPU generator seeded from ``rng``
+        (default :func:`pixelpipe.rng.get_rng`); give one or the other.
         """
         if not isinstance(x, torch.Tensor) or x.ndim < 3:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ConfigError(f"Mixup: x must be a tensor shaped (B, C, H, W), got {got}")
         if len(target) != len(x):
             raise ConfigError(f"Mixup: {len(target)} targets for a batch of {len(x)} images")
-        params = self.sample_params(len(x), x.shape, x.device, rng)
+        params = self.make_params(BatchDesc.of(x), _generator(rng, generator, type(self).__name__))
+        if params.lam.device != x.device:  # once for the images and the targets (no host sync)
+            params = params.to(x.device, non_blocking=True)
         return self.apply(x, params), self.mix_targets(target, params)
 
 
@@ -273,8 +334,13 @@ class FastCollateMixup(Mixup):
         (torch.uint8, (2, 3, 8, 8), torch.float32, (2, 4))
     """
 
-    def __call__(  # type: ignore[override]
-        self, batch: Sequence[tuple[Any, Any]], _: Any = None, *, rng: np.random.Generator | None = None
+    def __call__(  # type: ignore[override]  # a collate function: (samples), not (x, target)
+        self,
+        batch: Sequence[tuple[Any, Any]],
+        _: Any = None,
+        *,
+        rng: np.random.Generator | None = None,
+        generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if len(batch) == 0 or not isinstance(batch[0], (tuple, list)) or len(batch[0]) < 2:
             raise ConfigError("FastCollateMixup: expected a non-empty list of (image, target) samples")
@@ -291,7 +357,12 @@ class FastCollateMixup(Mixup):
             views = [_as_arrays(images, "batch:")]
         target = default_collate([s[1] for s in batch])
         b, shape = len(batch), views[0][0].shape
-        params = self.sample_params(b, (b, *shape), "cpu", rng)
+        gen = _generator(rng, generator, "FastCollateMixup")
+        if gen.device.type != "cpu":
+            raise ConfigError(
+                f"FastCollateMixup: the collate mixes on the host, got a {gen.device} torch.Generator"
+            )
+        params = self.make_params(BatchDesc(b, int(shape[0]), int(shape[1]), int(shape[2])), gen)
         n = params.lam.shape[0]
         # split-major: row i + j * N is view j of sample i, every view mixed with the same parameters
         out = empty_batch((len(views), n, *shape), torch.uint8)

@@ -138,8 +138,10 @@ def _time_augment(aug: Any, batch: Any, targets: Any, rounds: int, cuda: bool) -
     """(main-process CPU seconds per batch, device seconds per batch or None)."""
     import torch
 
+    from ..base import BatchDesc
+
     def once(seed: int) -> None:
-        params = aug.sample(batch.sizes, torch.Generator().manual_seed(seed), int(batch.images.shape[1]))
+        params = aug.make_params(BatchDesc.of(batch.images, batch.sizes), torch.Generator().manual_seed(seed))
         aug.apply(batch.images, params, targets)
 
     once(0)
@@ -187,11 +189,16 @@ def _time_resnet(aug: Any, batch: Any, targets: Any, steps: int) -> tuple[float,
     import torch
     import torchvision
 
+    from ..base import BatchDesc
+
     model = torchvision.models.resnet50(weights=None).cuda().to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x_fixed, y_fixed = aug.apply(
-        batch.images, aug.sample(batch.sizes, torch.Generator().manual_seed(0)), targets
-    )
+    desc = BatchDesc.of(batch.images, batch.sizes)
+
+    def params_for(seed: int) -> Any:
+        return aug.make_params(desc, torch.Generator().manual_seed(seed))
+
+    x_fixed, y_fixed = aug.apply(batch.images, params_for(0), targets)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> None:
         with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -204,15 +211,13 @@ def _time_resnet(aug: Any, batch: Any, targets: Any, steps: int) -> tuple[float,
 
     def timed(with_aug: bool) -> float:
         for i in range(3):  # warm-up (cuDNN autotuning, allocator)
-            step(*(aug.apply(batch.images, aug.sample(batch.sizes, torch.Generator().manual_seed(i)), targets)
-                   if with_aug else (x_fixed, y_fixed)))  # fmt: skip
+            step(*(aug.apply(batch.images, params_for(i), targets) if with_aug else (x_fixed, y_fixed)))
         torch.cuda.synchronize()
         start_ev, end_ev = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start_ev.record()
         for i in range(steps):
             if with_aug:
-                params = aug.sample(batch.sizes, torch.Generator().manual_seed(100 + i))
-                x, y = aug.apply(batch.images, params, targets)
+                x, y = aug.apply(batch.images, params_for(100 + i), targets)
             else:
                 x, y = x_fixed, y_fixed
             step(x, y)

@@ -12,13 +12,20 @@ prefetcher and Mixup do to the batch, done to a whole batch of decoded ``uint8``
 4. random erasing (:class:`pixelpipe.transforms.RandomErasing`, masked paste) and Mixup / CutMix
    (:class:`pixelpipe.batch.Mixup`).
 
-Sampling apart from applying: :meth:`DeviceAugment.sample` draws every random number of a batch (from one
-``torch.Generator``, on the host: a few numbers per sample) into a :class:`DeviceAugmentParams`, and
-:meth:`DeviceAugment.apply` is pure. Parameters are drawn on the host on purpose: the augmentation ops
-are grouped by the op each sample drew, which needs the choices on the host, and so do the erasing boxes
-and Mixup's parameters; drawing them there costs no device synchronisation (they reach the device by
-non-blocking copies from pinned memory, :func:`pixelpipe._transfer.to_device`), and a seed gives the same
-augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). The crop's float32
+Sampling apart from applying: :class:`DeviceAugment` is a :class:`~pixelpipe.base.BatchTransform`.
+:meth:`DeviceAugment.make_params` (or :meth:`~DeviceAugment.sample`, the same from the images' sizes)
+draws every random number of a batch from one ``torch.Generator``, on the generator's device and without
+reading anything back, into a :class:`DeviceAugmentParams` (each step's own parameters: crop, flips,
+:meth:`BatchAugment.make_params <pixelpipe.batch.augment.BatchAugment.make_params>`,
+:meth:`BatchColorJitter.make_params <pixelpipe.batch.color.BatchColorJitter.make_params>`,
+:meth:`RandomErasing.make_params <pixelpipe.transforms.RandomErasing.make_params>` and
+:meth:`Mixup.make_params <pixelpipe.batch.Mixup.make_params>`), and :meth:`DeviceAugment.apply` is pure.
+A CPU generator (the loaders') is best: a few numbers per sample are drawn on the host, they reach the
+device by non-blocking copies from pinned memory (:func:`pixelpipe._transfer.to_device`), the
+augmentation ops are grouped by the op each sample drew with the choices already on the host, and a seed
+gives the same augmentation on the CPU and on a GPU (the erasing noise is drawn on the host too). With a
+CUDA generator sampling stays free of host syncs too, but :meth:`~DeviceAugment.apply` then reads back the
+op choices (and, for the noise modes, the erasing boxes), once per batch. The crop's float32
 products ignore a process-wide TF32 setting (:func:`pixelpipe.batch.crop.exact_fp32_matmul`) and its
 buffers are reused from batch to batch (:class:`pixelpipe.batch.crop.CropWorkspace`). Nothing in
 :meth:`~DeviceAugment.apply` loops over the batch in
@@ -51,10 +58,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-import numpy as np
 import torch
 
 from .._transfer import to_device
+from ..base import BatchDesc, BatchTransform
 from ..batch.color import BatchColorJitter, batch_gaussian_blur, batch_grayscale
 from ..batch.crop import CropWorkspace, center_crop_boxes, filter_ids, resized_crop, sample_crop_boxes
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
@@ -70,7 +77,8 @@ _BLUR_SIGMA = (0.1, 2.0)
 
 @dataclass(frozen=True)
 class DeviceAugmentParams:
-    """Every random draw of one :class:`DeviceAugment` call (host tensors unless moved with :meth:`to`).
+    """Every random draw of one :class:`DeviceAugment` call, on the generator's device (host tensors for a
+    CPU generator) unless moved with :meth:`to`.
 
     Attributes:
         boxes: ``float64`` ``(B, 4)`` ``(top, left, height, width)`` source windows.
@@ -79,7 +87,7 @@ class DeviceAugmentParams:
         filters: ``int64`` ``(B,)`` interpolation ids (:data:`pixelpipe.batch.crop.FILTERS`).
         hflip, vflip: ``bool`` ``(B,)`` flips.
         augment: the augmentation's parameters (:mod:`pixelpipe.batch.augment`), or ``None``.
-        jitter: colour jitter parameters (:meth:`BatchColorJitter.sample`), or ``None``.
+        jitter: colour jitter parameters (:meth:`BatchColorJitter.make_params`), or ``None``.
         grayscale: ``bool`` ``(B,)``, or ``None``.
         blur_sigma, blur: ``(B,)`` sigmas and ``bool`` mask of the Gaussian blur, or ``None``.
         erasing: :class:`~pixelpipe.transforms.erasing.ErasingParams`, or ``None``.
@@ -104,8 +112,8 @@ class DeviceAugmentParams:
         return int(self.boxes.shape[0])
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> DeviceAugmentParams:
-        """The same parameters with their tensors on ``device`` (the augmentation's stay on the host:
-        :meth:`BatchAugment.apply` moves what it needs itself)."""
+        """The same parameters with their tensors on ``device`` (the augmentation's and the erasing boxes stay
+        where they were drawn: their ``apply`` moves what it needs itself)."""
 
         def move(v: Any) -> Any:
             if isinstance(v, torch.Tensor):
@@ -157,7 +165,7 @@ def _augment_hparams(size: tuple[int, int], interpolation: str, mean: Sequence[f
     return hparams
 
 
-class DeviceAugment:
+class DeviceAugment(BatchTransform):
     """Crop, flip, augment, jitter, normalise, erase and mix a batch on its device (see the module docs).
 
     The arguments are ``create_transform``'s / ``create_loader``'s, with their meanings and defaults
@@ -341,24 +349,22 @@ class DeviceAugment:
 
     # --- sampling
 
-    def sample(
-        self,
-        sizes: torch.Tensor,
-        generator: torch.Generator | None = None,
-        channels: int = 3,
-    ) -> DeviceAugmentParams:
-        """Draw the parameters of one batch whose images have ``sizes`` ``(B, 2)`` ``(height, width)``.
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> DeviceAugmentParams:
+        """Draw every random number of one batch, on ``generator``'s device, with no host read.
 
         Args:
-            sizes: each image's size (padding excluded).
-            generator: the one source of randomness (a CPU generator is best, see the module docs);
-                ``None``: a CPU generator seeded from :func:`pixelpipe.rng.get_rng`.
-            channels: the images' channel count (for the erasing noise and Mixup).
+            desc: the batch: its size, channels (for the erasing noise and Mixup) and each image's size
+                (:attr:`~pixelpipe.base.BatchDesc.sizes` ``(B, 2)`` ``(height, width)``, padding excluded;
+                ``None``: the whole tensor).
+            generator: the one source of randomness. A CPU generator (the loaders') draws on the host: the
+                parameters are host tensors, moved to the batch's device by :meth:`apply` without a host
+                sync. A CUDA generator draws on the device and the parameters stay there (nothing is read
+                back while sampling; :meth:`apply` then reads back the op choices it groups samples by).
         """
-        gen = generator if generator is not None else torch_generator()
+        gen = generator
         gdev = gen.device
-        sizes = to_device(sizes, gdev)
-        b = int(sizes.shape[0])
+        sizes = to_device(desc.image_sizes(), gdev)
+        b = desc.batch_size
         if self.training_crop:
             boxes = sample_crop_boxes(sizes, self.scale, self.ratio, generator=gen).double()
             bounds = None
@@ -374,28 +380,37 @@ class DeviceAugment:
         u = torch.rand((b, 6), generator=gen, device=gdev)
         hflip = u[:, 0] < self.hflip
         vflip = u[:, 1] < self.vflip
-        augment = self.augment.sample(b, gen, "cpu") if self.augment is not None else None
-        jitter = self.jitter.sample(b, gen, gdev) if self.jitter is not None else None
+        out = BatchDesc(b, desc.channels, *self.size, device=desc.device)
+        augment = self.augment.make_params(out, gen) if self.augment is not None else None
+        jitter = self.jitter.make_params(out, gen) if self.jitter is not None else None
         grayscale = u[:, 2] < self.grayscale_prob if self.grayscale_prob > 0 else None
         blur_sigma = blur = None
         if self.blur_prob > 0:
             blur = u[:, 3] < self.blur_prob
             blur_sigma = _BLUR_SIGMA[0] + (_BLUR_SIGMA[1] - _BLUR_SIGMA[0]) * u[:, 4]
-        erasing = mixup = None
-        if self.erasing is not None or self.mixup is not None:
-            seed_t = torch.randint(0, 2**62, (1,), generator=gen, device=gdev)
-            # one number read back: free from a CPU generator (the loader's), a sync from a CUDA one
-            seed = int(seed_t.item())  # host-sync: only with a CUDA generator, once per batch
-            rng = np.random.default_rng(seed)
-            shape = (b, channels, *self.size)
-            if self.erasing is not None:
-                erasing = self.erasing.make_params(torch.empty(shape, device="meta"), rng)
-            if self.mixup is not None:
-                mixup = self.mixup.sample_params(b, shape, rng=rng)
-        params = DeviceAugmentParams(
+        erasing = self.erasing.make_params(out, gen) if self.erasing is not None else None
+        mixup = self.mixup.make_params(out, gen) if self.mixup is not None else None
+        return DeviceAugmentParams(
             boxes, bounds, filters, hflip, vflip, augment, jitter, grayscale, blur_sigma, blur, erasing, mixup
         )
-        return params.to("cpu") if gdev.type != "cpu" else params  # host-sync: only with a CUDA generator
+
+    def sample(
+        self,
+        sizes: torch.Tensor,
+        generator: torch.Generator | None = None,
+        channels: int = 3,
+    ) -> DeviceAugmentParams:
+        """:meth:`make_params` for images of ``sizes`` ``(B, 2)`` ``(height, width)``.
+
+        Args:
+            sizes: each image's size (padding excluded).
+            generator: see :meth:`make_params`; ``None``: a CPU generator seeded from
+                :func:`pixelpipe.rng.get_rng`.
+            channels: the images' channel count (for the erasing noise and Mixup).
+        """
+        b = int(sizes.shape[0])
+        desc = BatchDesc(b, int(channels), *self.size, sizes=sizes)
+        return self.make_params(desc, generator if generator is not None else torch_generator())
 
     # --- applying
 
@@ -444,10 +459,14 @@ class DeviceAugment:
         if self.augment is not None:
             x = self.augment.apply(x, params.augment)
         if self.jitter is not None:
+            if p.jitter is None:
+                raise ConfigError("DeviceAugment: params hold no colour jitter draws (from another recipe?)")
             x = self.jitter.apply(x, p.jitter)
         if p.grayscale is not None:
             x = batch_grayscale(x, p.grayscale)
         if p.blur is not None:
+            if p.blur_sigma is None:
+                raise ConfigError("DeviceAugment: params hold a blur mask but no blur_sigma")
             x = batch_gaussian_blur(x, p.blur_sigma, p.blur, _BLUR_KERNEL)
         return x
 
@@ -471,7 +490,7 @@ class DeviceAugment:
             x = self.mixup.apply(x, mix)
         return x, targets
 
-    def __call__(
+    def __call__(  # type: ignore[override]  # (images, sizes, targets): a padded batch and its labels
         self,
         images: torch.Tensor,
         sizes: torch.Tensor | None = None,
@@ -487,9 +506,8 @@ class DeviceAugment:
             targets: class indices (or soft targets) to pass through or mix.
             generator: see :meth:`sample`.
         """
-        if sizes is None:
-            sizes = torch.tensor([images.shape[-2:]] * images.shape[0], dtype=torch.int64)
-        params = self.sample(sizes, generator, images.shape[1])
+        desc = BatchDesc.of(images, sizes)
+        params = self.make_params(desc, generator if generator is not None else torch_generator())
         x, y = self.apply(images, params, targets)
         return x if targets is None else (x, y)
 

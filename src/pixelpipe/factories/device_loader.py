@@ -33,6 +33,7 @@ import torch
 from PIL import Image
 
 from .._transfer import to_device
+from ..base import BatchDesc
 from ..device.collate import EncodedBatch, PadCollate, PaddedBatch, encoded_collate
 from ..device.pipeline import DeviceAugment
 from ..errors import ConfigError, SampleError
@@ -281,7 +282,7 @@ class DevicePrefetchLoader(PrefetchLoader):
             seed = derive_seed(epoch_seed, DEVICE_TAG, batch_index)
         gen = torch.Generator().manual_seed(seed)  # host draws: see pixelpipe.device.pipeline
         sizes = batch.sizes.cpu()  # host-sync: none, PaddedBatch keeps its sizes on the host
-        params = self.augment.sample(sizes, gen, int(batch.images.shape[1]))
+        params = self.augment.make_params(BatchDesc.of(batch.images, sizes), gen)
         return self.augment.apply(batch.images, params, y)
 
     def _mixup(self) -> Any:

@@ -32,17 +32,25 @@ import numpy as np
 import torch
 
 from .._checks import check_int, check_prob, check_real, is_real
-from ..batch.erasing import ErasingParams, copy_for_erasing, paste_masks, paste_slices
+from ..base import BatchDesc, BatchTransform
+from ..batch.erasing import ATTEMPTS, ErasingParams, copy_for_erasing, paste_masks, paste_slices, sample_boxes
 from ..errors import ConfigError
 from .base import Transform
 
 __all__ = ["ErasingParams", "RandomErasing"]
 
-_ATTEMPTS = 10
+_ATTEMPTS = ATTEMPTS
 
 
-class RandomErasing(Transform):
+class RandomErasing(Transform, BatchTransform):
     """Erase random rectangles of a normalised image tensor or batch.
+
+    Both contracts: a per-image :class:`~pixelpipe.base.Transform` (``make_params(img, rng)`` with a NumPy
+    generator, ``RandomErasing(x, rng=...)``, the reference's call) and a
+    :class:`~pixelpipe.base.BatchTransform` (``make_params(desc, generator)`` with a ``torch.Generator``:
+    the same distribution drawn on the generator's device by
+    :func:`pixelpipe.batch.erasing.sample_boxes`, nothing read back to the host). :meth:`apply` takes
+    either's parameters.
 
     Args:
         probability: chance that an image is erased.
@@ -112,7 +120,21 @@ class RandomErasing(Transform):
             raise ConfigError(f"RandomErasing: paste must be 'auto', 'masks' or 'slices', got {paste!r}")
         self.paste = paste
 
-    def make_params(self, img: Any, rng: np.random.Generator) -> ErasingParams:
+    def make_params(self, img: Any, rng: np.random.Generator | torch.Generator) -> ErasingParams:
+        """The boxes of one call: with a NumPy ``rng`` for an image or batch tensor ``img``; with a
+        ``torch.Generator`` for a :class:`~pixelpipe.base.BatchDesc` (or an image or batch tensor), on the
+        generator's device.
+
+        Example:
+            >>> from pixelpipe.base import BatchDesc
+            >>> t = RandomErasing(probability=1.0, device="cpu")
+            >>> p = t.make_params(BatchDesc(2, 3, 16, 16), torch.Generator().manual_seed(0))
+            >>> out = t.apply(torch.ones(2, 3, 16, 16), p)
+            >>> bool((out == 0).any(dim=(1, 2, 3)).all())
+            True
+        """
+        if isinstance(rng, torch.Generator):
+            return self._sample_batch(img, rng)
         if not isinstance(img, torch.Tensor) or img.ndim not in (3, 4):
             raise TypeError("RandomErasing: expected a (C, H, W) or (B, C, H, W) tensor")
         height, width = int(img.shape[-2]), int(img.shape[-1])
@@ -146,8 +168,28 @@ class RandomErasing(Transform):
         boxes = np.stack([top, left, h, w], axis=-1)
         return ErasingParams(boxes, valid, int(rng.integers(0, 2**63 - 1)))
 
+    def _sample_batch(self, desc: Any, generator: torch.Generator) -> ErasingParams:
+        if isinstance(desc, torch.Tensor) and desc.ndim == 3:
+            desc = BatchDesc.of(desc.unsqueeze(0))  # one image: a batch of one, no clean split
+            skip = 0
+        else:
+            if isinstance(desc, torch.Tensor) and desc.ndim == 4:
+                desc = BatchDesc.of(desc)
+            if not isinstance(desc, BatchDesc):
+                raise TypeError("RandomErasing: expected a BatchDesc or a (C, H, W) / (B, C, H, W) tensor")
+            skip = desc.batch_size // self.num_splits if self.num_splits > 1 else 0
+        return sample_boxes(
+            desc,
+            generator,
+            probability=float(self.probability),
+            area=(self.min_area, self.max_area),
+            log_aspect=self.log_aspect_ratio,
+            count=(self.min_count, self.max_count),
+            skip=skip,
+        )
+
     def apply(self, img: torch.Tensor, params: ErasingParams) -> torch.Tensor:
-        if not params.valid.any():
+        if not params.any_erased():
             return img if self.inplace else copy_for_erasing(img)
         if self.mode != "const" and not img.is_floating_point():
             raise TypeError(f"RandomErasing: mode {self.mode!r} needs a float tensor, got {img.dtype}")
@@ -158,6 +200,21 @@ class RandomErasing(Transform):
         else:
             paste_masks(x, params, self.mode)
         return out
+
+    def __call__(  # type: ignore[override]  # the reference's (x), with either generator
+        self,
+        img: Any,
+        *,
+        rng: np.random.Generator | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Any:
+        """Erase ``img`` (``(C, H, W)`` or ``(B, C, H, W)``): boxes from ``generator`` (batched contract) if
+        given, else from ``rng`` (default :func:`pixelpipe.rng.get_rng`)."""
+        if generator is None:
+            return Transform.__call__(self, img, rng=rng)
+        if rng is not None:
+            raise ConfigError("RandomErasing: give rng= or generator=, not both")
+        return self.apply(img, self.make_params(img, generator))
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(p={self.probability}, mode={self.mode}, count=({self.min_count}, {self.max_count}))"  # noqa: E501
