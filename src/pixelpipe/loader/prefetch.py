@@ -201,8 +201,8 @@ class PrefetchLoader:
         On the CPU the boxes are written as slices of the batch itself (only erased pixels are touched);
         elsewhere the images with a box are gathered, erased with masks and scattered back.
         """
-        params = erasing.make_params(x, get_rng())
-        rows = np.flatnonzero(params.valid.any(axis=1))
+        params = erasing.make_params(x, get_rng())  # a NumPy generator: NumPy boxes (asarray is a no-op)
+        rows = np.flatnonzero(np.asarray(params.valid).any(axis=1))
         if rows.size == 0:
             return x
         if rows.size == x.shape[0] or x.device.type == "cpu":
