@@ -56,7 +56,7 @@ from .gopen import DEFAULT_TIMEOUT, StreamError, open_stream
 try:
     import fcntl
 except ImportError:  # pragma: no cover (Windows: the cache still works within one process)
-    fcntl = None  # type: ignore[assignment]  # the module or None: mypy types the name as the module
+    fcntl = None  # type: ignore[assignment]  # no fcntl (Windows): None, which the lock code checks
 
 __all__ = ["ShardCache", "is_transient", "parse_size", "retry_call"]
 
