@@ -110,3 +110,11 @@ def test_per_channel_length_message_states_the_rule(args, message):
 def test_single_mean_and_std_broadcast_to_every_channel(in_chans):
     cfg = resolve_data_config({"in_chans": in_chans, "mean": (0.5,), "std": [0.25]})
     assert cfg["mean"] == (0.5,) * in_chans and cfg["std"] == (0.25,) * in_chans
+
+
+def test_adapt_to_chs_takes_any_sequence():
+    from pixelpipe.config import adapt_to_chs
+
+    assert adapt_to_chs(range(3), 3) == (0.0, 1.0, 2.0)
+    assert adapt_to_chs([0.5, 0.25, 0.125], 3) == (0.5, 0.25, 0.125)
+    assert adapt_to_chs(0.5, 2) == (0.5, 0.5)

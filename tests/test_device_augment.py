@@ -379,3 +379,13 @@ def test_from_transform():
         )
     with pytest.raises(ConfigError, match="expected"):
         batch_augment_from_transform(object())  # type: ignore[arg-type]
+
+
+def test_per_sample_params_edge_cases():
+    empty = BatchRandAugment([], num_layers=0)  # no ops: nothing drawn, nothing to replay
+    params = empty.sample(2)
+    assert empty.per_sample_params(params, 1) == empty.reference.make_params(None, np.random.default_rng(0))
+    auto = batch_augment_from_config("v0r")
+    without_sub = BatchAugmentParams(auto.sample(2).layers)  # RandAugment-style params: no sub-policy
+    with pytest.raises(ValueError, match="no sub-policy"):
+        auto.per_sample_params(without_sub, 0)

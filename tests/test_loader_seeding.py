@@ -177,3 +177,10 @@ def test_worker_seeding_arguments() -> None:
         SeededSampler(range(3), seed="1")
     with pytest.raises(ConfigError, match="epoch"):
         SeededSampler(range(3), seed=1).set_epoch(-1)
+
+
+def test_seeded_sampler_length_needs_a_sized_sampler():
+    unsized = SeededSampler(range(5), sampler=(i for i in (3, 1)), seed=0)
+    assert [k.index for k in unsized] == [3, 1]  # iterating needs no length
+    with pytest.raises(TypeError, match="wrapped generator sampler has no length"):
+        len(unsized)
