@@ -238,8 +238,13 @@ class BatchAugment(BatchTransform):
     _applier: _Applier | None
 
     @abstractmethod
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> Any:
+        """The batched contract: draw one call's parameters for ``desc.batch_size`` samples, on the
+        generator's device, with no host read (:meth:`apply` reads back the op choices of parameters drawn on
+        a device, once per call)."""
+
     def sample(self, batch_size: int, generator: torch.Generator | None = None, device: Device = None) -> Any:
-        """Draw one call's parameters for ``batch_size`` samples.
+        """:meth:`make_params` for ``batch_size`` samples (the policies only need the batch size).
 
         Args:
             batch_size: number of samples.
@@ -248,11 +253,9 @@ class BatchAugment(BatchTransform):
             device: where the returned tensors live; ``None``: the generator's device. Parameters on the CPU
                 let :meth:`apply` group samples without synchronising with the device.
         """
-
-    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> Any:
-        """The batched contract: :meth:`sample` for ``desc.batch_size`` samples, on the generator's device
-        (no host read; :meth:`apply` reads back the op choices of parameters drawn on a device)."""
-        return self.sample(desc.batch_size, generator)
+        b = _check_batch(batch_size)
+        params = self.make_params(BatchDesc(b, 3, 1, 1), resolve_generator(generator))
+        return params if device is None else params.to(device, non_blocking=True)
 
     @abstractmethod
     def apply(self, images: torch.Tensor, params: Any) -> torch.Tensor:
@@ -340,11 +343,9 @@ class BatchRandAugment(BatchAugment):
         :func:`~pixelpipe.augment.rand_augment_transform`)."""
         return cls.from_transform(rand_augment_transform(config_str, hparams, transforms))
 
-    def sample(
-        self, batch_size: int, generator: torch.Generator | None = None, device: Device = None
-    ) -> BatchAugmentParams:
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> BatchAugmentParams:
         """Per sample and layer: op, gate, magnitude, sign, argument, interpolation (see the module docs)."""
-        b = _check_batch(batch_size)
+        b = _check_batch(desc.batch_size)
         gen = resolve_generator(generator)
         gdev = gen.device
         n_ops, layers = len(self.reference.ops), self.num_layers
@@ -358,7 +359,7 @@ class BatchRandAugment(BatchAugment):
             draws = _empty_draws(b, layers, gdev)
         else:
             draws = sample_ops(self.table, slots, gen)
-        return BatchAugmentParams(draws).to(device if device is not None else gdev, non_blocking=True)
+        return BatchAugmentParams(draws)
 
     def apply(self, images: torch.Tensor, params: BatchAugmentParams) -> torch.Tensor:
         """Apply each layer's ops, in order, to the samples that drew them."""
@@ -431,17 +432,15 @@ class BatchAutoAugment(BatchAugment):
         :func:`~pixelpipe.augment.auto_augment_transform`)."""
         return cls.from_transform(auto_augment_transform(config_str, hparams))
 
-    def sample(
-        self, batch_size: int, generator: torch.Generator | None = None, device: Device = None
-    ) -> BatchAugmentParams:
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> BatchAugmentParams:
         """Per sample: the sub-policy; per op of it: gate, magnitude, sign, argument, interpolation."""
-        b = _check_batch(batch_size)
+        b = _check_batch(desc.batch_size)
         gen = resolve_generator(generator)
         gdev = gen.device
         sub = torch.randint(0, self._sub_slots.shape[0], (b,), generator=gen, device=gdev)
         slots = to_device(self._sub_slots, gdev)[sub]
         params = BatchAugmentParams(sample_ops(self.table, slots, gen), sub)
-        return params.to(device if device is not None else gdev, non_blocking=True)
+        return params
 
     def apply(self, images: torch.Tensor, params: BatchAugmentParams) -> torch.Tensor:
         """Apply each sample's sub-policy, op by op."""
@@ -513,11 +512,9 @@ class BatchAugMix(BatchAugment):
         """Chain steps drawn per chain: ``depth``, or 3 when the depth is random."""
         return self.depth if self.depth > 0 else 3
 
-    def sample(
-        self, batch_size: int, generator: torch.Generator | None = None, device: Device = None
-    ) -> BatchAugMixParams:
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> BatchAugMixParams:
         """Chain weights, blend factor, chain depths, and each chain step's op draws."""
-        b = _check_batch(batch_size)
+        b = _check_batch(desc.batch_size)
         gen = resolve_generator(generator)
         gdev = gen.device
         w, dmax = self.width, self.max_depth
@@ -532,7 +529,7 @@ class BatchAugMix(BatchAugment):
         steps = torch.arange(dmax, device=gdev).view(1, 1, dmax)
         slots = torch.where(steps < depth.unsqueeze(-1), slots, -1)
         params = BatchAugMixParams(sample_ops(self.table, slots, gen), depth, weights, m)
-        return params.to(device if device is not None else gdev, non_blocking=True)
+        return params
 
     def apply(self, images: torch.Tensor, params: BatchAugMixParams) -> torch.Tensor:
         """Run the chains on the original images and mix them (see :mod:`pixelpipe.augment.augmix`)."""

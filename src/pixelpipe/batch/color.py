@@ -137,18 +137,11 @@ class BatchColorJitter(BatchTransform):
         """The adjustments with a range (0 brightness, 1 contrast, 2 saturation, 3 hue)."""
         return tuple(i for i, r in enumerate(self.ranges) if r is not None)
 
-    def sample(
-        self, batch_size: int, generator: torch.Generator | None = None, device: Any = None
-    ) -> dict[str, torch.Tensor]:
-        """``order`` ``(B, 4)`` (a permutation per sample), ``factors`` ``(B, 4)``, ``applied`` ``(B,)``.
-
-        The numbers are drawn on the generator's device (``None``: a CPU generator seeded from
-        pixelpipe's generator, :func:`pixelpipe.rng.torch_generator`, never torch's global CUDA one), so a
-        seed gives the same parameters whatever ``device`` is; they are then moved to ``device``
-        (``None``: left on the generator's device) without a host sync.
-        """
-        n = int(batch_size)
-        gen = generator if generator is not None else torch_generator()
+    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The batched contract: ``order`` ``(B, 4)`` (a permutation per sample), ``factors`` ``(B, 4)``,
+        ``applied`` ``(B,)``, drawn on the generator's device and left there (no host read)."""
+        n = desc.batch_size
+        gen = generator
         gdev = gen.device
         u = torch.rand((n, 9), generator=gen, device=gdev)
         order = u[:, :4].argsort(dim=1)
@@ -157,15 +150,23 @@ class BatchColorJitter(BatchTransform):
         lo, hi = to_device(lo, gdev), to_device(hi, gdev)
         factors = lo + (hi - lo) * u[:, 4:8]
         applied = u[:, 8] < self.p
-        out = {"order": order, "factors": factors, "applied": applied}
+        return {"order": order, "factors": factors, "applied": applied}
+
+    def sample(
+        self, batch_size: int, generator: torch.Generator | None = None, device: Any = None
+    ) -> dict[str, torch.Tensor]:
+        """:meth:`make_params` for ``batch_size`` samples.
+
+        The numbers are drawn on the generator's device (``None``: a CPU generator seeded from
+        pixelpipe's generator, :func:`pixelpipe.rng.torch_generator`, never torch's global CUDA one), so a
+        seed gives the same parameters whatever ``device`` is; they are then moved to ``device``
+        (``None``: left on the generator's device) without a host sync.
+        """
+        gen = generator if generator is not None else torch_generator()
+        out = self.make_params(BatchDesc(int(batch_size), 3, 1, 1), gen)
         if device is not None:
             out = {k: to_device(v, device) for k, v in out.items()}
         return out
-
-    def make_params(self, desc: BatchDesc, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """The batched contract: :meth:`sample` for ``desc.batch_size`` samples, left on the generator's
-        device."""
-        return self.sample(desc.batch_size, generator)
 
     def apply(self, images: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.Tensor:
         """Jitter a ``uint8`` ``(B, C, H, W)`` batch with sampled parameters (a new tensor)."""

@@ -13,8 +13,9 @@ Differences from the reference:
 * the consumer stream waits on an event recorded right after the batch's own preparation, not on the
   whole side stream: the next batch, queued there before the hand-over, is prepared while the consumer
   computes (a ``wait_stream`` at that point would make every step wait for the next batch too);
-* no host synchronisation per batch: the erasing boxes are drawn on the host and copied non-blocking
-  from pinned memory (see :mod:`pixelpipe._transfer`);
+* no host synchronisation per batch: the erasing boxes are drawn on the host (``RandomErasing.make_params``
+  with a CPU ``torch.Generator``, the batched contract) and copied non-blocking from pinned memory (see
+  :mod:`pixelpipe._transfer`);
 * ``device=None`` means CUDA when available, else the CPU (the reference always defaults to CUDA); on the
   CPU there is no stream and no look-ahead copy;
 * optional ``channels_last`` output;
@@ -40,6 +41,7 @@ import numpy as np
 import torch
 
 from .._transfer import to_device
+from ..base import BatchDesc
 from ..config import adapt_to_chs  # defined in the bottom layer: the device path uses it too
 from ..constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from ..errors import ConfigError
@@ -201,8 +203,11 @@ class PrefetchLoader:
         On the CPU the boxes are written as slices of the batch itself (only erased pixels are touched);
         elsewhere the images with a box are gathered, erased with masks and scattered back.
         """
-        params = erasing.make_params(x, get_rng())  # a NumPy generator: NumPy boxes (asarray is a no-op)
-        rows = np.flatnonzero(np.asarray(params.valid).any(axis=1))
+        # the batched contract: boxes from a host torch.Generator (seeded from pixelpipe's rng, so the
+        # epoch seeding above applies), CPU tensors read as arrays: no device is involved in sampling
+        gen = torch.Generator().manual_seed(int(get_rng().integers(0, 2**63 - 1)))
+        params = erasing.make_params(BatchDesc.of(x), gen).on_host()
+        rows = np.flatnonzero(np.asarray(params.valid).any(axis=1))  # on_host: NumPy already (a no-op)
         if rows.size == 0:
             return x
         if rows.size == x.shape[0] or x.device.type == "cpu":
