@@ -130,18 +130,6 @@ class DeviceAugmentParams:
         return replace(self, **changes)
 
 
-def _size2(size: Any) -> tuple[tuple[int, int], bool]:
-    """``(height, width)`` from an int, ``(H, W)`` or ``(C, H, W)``, and whether it was one int."""
-    if isinstance(size, int) and not isinstance(size, bool):
-        return (size, size), True
-    if isinstance(size, Sequence) and 1 <= len(size) <= 3:
-        hw = tuple(int(s) for s in size[-2:])
-        if len(hw) == 1:
-            return (hw[0], hw[0]), True
-        return (hw[0], hw[1]), False
-    raise ConfigError(f"DeviceAugment: size must be an int, (H, W) or (C, H, W), got {size!r}")
-
-
 def _range(name: str, value: Sequence[float] | None, default: tuple[float, float]) -> tuple[float, float]:
     if value is None:
         return default
@@ -267,18 +255,16 @@ class DeviceAugment(BatchTransform):
 
     def _setup(self, recipe: AugmentRecipe, mixup: Any, compute_dtype: torch.dtype) -> None:
         r = self.recipe = recipe
-        self.size, size_is_int = _size2(r.input_size)
-        if min(self.size) < 1:
-            raise ConfigError(f"DeviceAugment: size must be positive, got {r.input_size!r}")
+        size = r.img_size  # the recipe checked it: an int, or one or two positive ints
+        hw = [size] if isinstance(size, int) else list(size)
+        self.size = (int(hw[0]), int(hw[-1]))
+        size_is_int = len(hw) == 1
         self.is_training = bool(r.is_training)
         self.no_aug = bool(r.no_aug)
         self.training_crop = r.training_aug
         interpolation = getattr(r.interpolation, "value", r.interpolation) or "bilinear"
-        if not self.training_crop and interpolation == "random":
-            if self.is_training:
-                interpolation = "bilinear"  # as transforms_noaug_train
-            else:
-                raise ConfigError("DeviceAugment: interpolation='random' is only supported for training")
+        if not self.training_crop and interpolation == "random":  # evaluation refuses it (the recipe)
+            interpolation = "bilinear"  # training without augmentation, as transforms_noaug_train
         self.interpolation = interpolation
         self.filter_choices = filter_ids(interpolation)
         self.scale = _range("scale", r.scale, (0.08, 1.0))

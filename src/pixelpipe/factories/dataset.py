@@ -40,7 +40,6 @@ TORCH_DATASETS: tuple[str, ...] = (
 )
 """Names accepted after ``torch/``."""
 
-_PREFIXES = ("torch", "hfds", "hfids", "wds", "tfds")
 _TAR_READER_OPTIONS = ("cache_tarfiles", "cache_tarinfo", "input_key", "max_member_bytes")
 
 

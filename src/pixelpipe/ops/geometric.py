@@ -49,9 +49,6 @@ def fill_vector(fill: Fill, channels: int, device: torch.device | str | None = N
     return out if device is None else to_device(out, device)
 
 
-Matrix = tuple[float, float, float, float, float, float]
-
-
 def _stack(*entries: Any) -> Any:
     """The six entries as a tuple of numbers, or stacked into ``(n, 6)`` when any is a tensor."""
     if any(isinstance(e, torch.Tensor) for e in entries):
